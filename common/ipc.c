@@ -1,0 +1,619 @@
+#include "ipc.h"
+
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "timeutil.h"
+#include "xmalloc.h"
+
+#define IPC_SOCKET_MODE 0660
+#define IPC_RECONNECT_MIN_MS 10
+#define IPC_RECONNECT_MAX_MS 100
+
+const char *
+ipc_status_name(enum ipc_status st)
+{
+	switch (st) {
+	case IPC_OK:
+		return "ok";
+	case IPC_DOWN:
+		return "unavailable";
+	case IPC_TIMEOUT:
+		return "timeout";
+	case IPC_BUSY:
+		return "busy";
+	case IPC_ERROR:
+		break;
+	}
+	return "error";
+}
+
+/* ---- peer credentials ---------------------------------------------------- */
+
+struct ipc_peer_check {
+	atomic_ulong refused;
+	atomic_int connected;
+	const char *url;
+};
+
+static void
+ipc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct ipc_peer_check *pc = arg;
+	uint64_t uid = 0;
+
+	switch (ev) {
+	case NNG_PIPE_EV_ADD_PRE:
+		if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0 ||
+		    (uid != (uint64_t)geteuid() && uid != 0)) {
+			atomic_fetch_add(&pc->refused, 1);
+			log_warnx("ipc %s: refused peer with uid %llu", pc->url, (unsigned long long)uid);
+			nng_pipe_close(p);
+		}
+		break;
+	case NNG_PIPE_EV_ADD_POST:
+		atomic_fetch_add(&pc->connected, 1);
+		break;
+	case NNG_PIPE_EV_REM_POST:
+		atomic_fetch_sub(&pc->connected, 1);
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+ipc_watch_pipes(nng_socket s, struct ipc_peer_check *pc)
+{
+	int rv;
+
+	if ((rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_PRE, ipc_pipe_event, pc)) != 0 ||
+	    (rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, ipc_pipe_event, pc)) != 0 ||
+	    (rv = nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, ipc_pipe_event, pc)) != 0)
+		return rv;
+	return 0;
+}
+
+static int
+ipc_listen(nng_socket s, const char *url, nng_listener *l_r)
+{
+	int rv;
+
+	if ((rv = nng_listener_create(l_r, s, url)) != 0)
+		return rv;
+	if ((rv = nng_listener_set_int(*l_r, NNG_OPT_IPC_PERMISSIONS, IPC_SOCKET_MODE)) != 0 ||
+	    (rv = nng_listener_start(*l_r, 0)) != 0) {
+		nng_listener_close(*l_r);
+		return rv;
+	}
+	return 0;
+}
+
+static int
+ipc_dial(nng_socket s, const char *url)
+{
+	int rv;
+
+	if ((rv = nng_socket_set_ms(s, NNG_OPT_RECONNMINT, IPC_RECONNECT_MIN_MS)) != 0 ||
+	    (rv = nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, IPC_RECONNECT_MAX_MS)) != 0)
+		return rv;
+	/* NONBLOCK: the peer may not be up yet; nng keeps redialling. */
+	return nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+}
+
+/* ---- server -------------------------------------------------------------- */
+
+enum ipc_call_state { IPC_CALL_RECV, IPC_CALL_BUSY, IPC_CALL_SEND };
+
+struct ipc_call {
+	struct ipc_server *srv;
+	nng_ctx ctx;
+	nng_aio *aio;
+	enum ipc_call_state state;
+};
+
+struct ipc_server {
+	nng_socket sock;
+	nng_listener listener;
+	struct ipc_call *calls;
+	int ncalls;
+	ipc_handler_fn fn;
+	void *arg;
+	atomic_int busy;
+	atomic_bool draining;
+	atomic_ullong served;
+	struct ipc_peer_check peers;
+	char *url;
+};
+
+static void
+ipc_call_cb(void *arg)
+{
+	struct ipc_call *call = arg;
+	struct ipc_server *srv = call->srv;
+	int rv = nng_aio_result(call->aio);
+
+	if (call->state == IPC_CALL_SEND) {
+		if (rv != 0)
+			nng_msg_free(nng_aio_get_msg(call->aio));
+		atomic_fetch_add(&srv->served, 1);
+		atomic_fetch_sub(&srv->busy, 1);
+		call->state = IPC_CALL_RECV;
+		if (atomic_load(&srv->draining))
+			return;
+		nng_ctx_recv(call->ctx, call->aio);
+		return;
+	}
+	/* IPC_CALL_RECV */
+	if (rv != 0) {
+		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED && !atomic_load(&srv->draining))
+			nng_ctx_recv(call->ctx, call->aio);
+		return;
+	}
+	call->state = IPC_CALL_BUSY;
+	atomic_fetch_add(&srv->busy, 1);
+	srv->fn(srv->arg, call, nng_aio_get_msg(call->aio));
+}
+
+void
+ipc_call_reply(struct ipc_call *call, nng_msg *rep)
+{
+	call->state = IPC_CALL_SEND;
+	nng_aio_set_msg(call->aio, rep);
+	nng_ctx_send(call->ctx, call->aio);
+}
+
+int
+ipc_server_open(struct ipc_server **srv_r, const char *url, int workers, ipc_handler_fn fn,
+    void *arg, char **err_r)
+{
+	struct ipc_server *srv = xcalloc(1, sizeof(*srv));
+	int rv;
+
+	srv->fn = fn;
+	srv->arg = arg;
+	srv->url = xstrdup(url);
+	srv->peers.url = srv->url;
+	if ((rv = nng_rep0_open(&srv->sock)) != 0) {
+		*err_r = xasprintf("nng_rep0_open: %s", nng_strerror(rv));
+		free(srv->url);
+		free(srv);
+		return -1;
+	}
+	srv->calls = xcalloc((size_t)workers, sizeof(*srv->calls));
+	if ((rv = ipc_watch_pipes(srv->sock, &srv->peers)) != 0)
+		goto fail;
+	for (int i = 0; i < workers; i++) {
+		struct ipc_call *call = &srv->calls[i];
+
+		call->srv = srv;
+		if ((rv = nng_aio_alloc(&call->aio, ipc_call_cb, call)) != 0)
+			goto fail;
+		if ((rv = nng_ctx_open(&call->ctx, srv->sock)) != 0) {
+			nng_aio_free(call->aio);
+			call->aio = NULL;
+			goto fail;
+		}
+		srv->ncalls++;
+	}
+	if ((rv = ipc_listen(srv->sock, url, &srv->listener)) != 0) {
+		*err_r = xasprintf("listen on %s: %s", url, nng_strerror(rv));
+		ipc_server_close(&srv, 0);
+		return -1;
+	}
+	for (int i = 0; i < srv->ncalls; i++)
+		nng_ctx_recv(srv->calls[i].ctx, srv->calls[i].aio);
+	*srv_r = srv;
+	return 0;
+fail:
+	*err_r = xasprintf("ipc server %s: %s", url, nng_strerror(rv));
+	ipc_server_close(&srv, 0);
+	return -1;
+}
+
+void
+ipc_server_close(struct ipc_server **srvp, int64_t deadline_us)
+{
+	struct ipc_server *srv = *srvp;
+
+	if (srv == NULL)
+		return;
+	*srvp = NULL;
+	atomic_store(&srv->draining, true);
+	nng_listener_close(srv->listener);
+	while (atomic_load(&srv->busy) > 0 && time_mono_us() < deadline_us) {
+		struct timespec ts = {.tv_nsec = 1000000};
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&srv->busy) > 0)
+		log_warnx("ipc %s: closing with %d calls unfinished", srv->url, atomic_load(&srv->busy));
+	for (int i = 0; i < srv->ncalls; i++)
+		nng_aio_stop(srv->calls[i].aio);
+	nng_close(srv->sock);
+	for (int i = 0; i < srv->ncalls; i++) {
+		nng_ctx_close(srv->calls[i].ctx);
+		nng_aio_free(srv->calls[i].aio);
+	}
+	free(srv->calls);
+	free(srv->url);
+	free(srv);
+}
+
+uint64_t
+ipc_server_served(const struct ipc_server *srv)
+{
+	return atomic_load(&srv->served);
+}
+
+uint64_t
+ipc_server_refused_peers(const struct ipc_server *srv)
+{
+	return atomic_load(&srv->peers.refused);
+}
+
+/* ---- client -------------------------------------------------------------- */
+
+enum ipc_op_state { IPC_OP_SEND, IPC_OP_RECV };
+
+struct ipc_op {
+	struct ipc_client *c;
+	nng_ctx ctx;
+	nng_aio *aio;
+	enum ipc_op_state state;
+	int64_t deadline_us;
+	ipc_reply_fn cb;
+	void *arg;
+	struct ipc_op *next;
+};
+
+struct ipc_client {
+	nng_socket sock;
+	pthread_mutex_t lock;
+	struct ipc_op *idle;     /* free list */
+	struct ipc_op *all;      /* every op, for close (linked through next_all) */
+	struct ipc_op **ops;
+	size_t nops, capops;
+	atomic_uint inflight;
+	unsigned max_inflight;
+	struct ipc_peer_check peers;
+	char *url;
+};
+
+static enum ipc_status
+ipc_status_from_nng(int rv)
+{
+	switch (rv) {
+	case 0:
+		return IPC_OK;
+	case NNG_ETIMEDOUT:
+		return IPC_TIMEOUT;
+	case NNG_ECONNRESET:
+	case NNG_ECONNREFUSED:
+	case NNG_ECONNSHUT:
+		return IPC_DOWN;
+	default:
+		return IPC_ERROR;
+	}
+}
+
+static void
+ipc_op_release(struct ipc_op *op)
+{
+	struct ipc_client *c = op->c;
+
+	pthread_mutex_lock(&c->lock);
+	op->next = c->idle;
+	c->idle = op;
+	pthread_mutex_unlock(&c->lock);
+	atomic_fetch_sub(&c->inflight, 1);
+}
+
+static void
+ipc_op_cb(void *arg)
+{
+	struct ipc_op *op = arg;
+	int rv = nng_aio_result(op->aio);
+	ipc_reply_fn cb = op->cb;
+	void *cbarg = op->arg;
+	nng_msg *rep = NULL;
+	enum ipc_status st;
+
+	if (op->state == IPC_OP_SEND && rv == 0) {
+		int64_t left_ms = (op->deadline_us - time_mono_us()) / 1000;
+
+		op->state = IPC_OP_RECV;
+		nng_aio_set_timeout(op->aio, left_ms > 0 ? (nng_duration)left_ms : 1);
+		nng_ctx_recv(op->ctx, op->aio);
+		return;
+	}
+	if (op->state == IPC_OP_SEND)
+		nng_msg_free(nng_aio_get_msg(op->aio));
+	else if (rv == 0)
+		rep = nng_aio_get_msg(op->aio);
+	nng_aio_set_msg(op->aio, NULL);
+	st = ipc_status_from_nng(rv);
+	cb(cbarg, st, rep);
+	ipc_op_release(op);
+}
+
+static struct ipc_op *
+ipc_op_get(struct ipc_client *c)
+{
+	struct ipc_op *op;
+
+	pthread_mutex_lock(&c->lock);
+	if ((op = c->idle) != NULL) {
+		c->idle = op->next;
+		pthread_mutex_unlock(&c->lock);
+		return op;
+	}
+	op = xcalloc(1, sizeof(*op));
+	op->c = c;
+	if (nng_aio_alloc(&op->aio, ipc_op_cb, op) != 0) {
+		free(op);
+		pthread_mutex_unlock(&c->lock);
+		return NULL;
+	}
+	if (nng_ctx_open(&op->ctx, c->sock) != 0) {
+		nng_aio_free(op->aio);
+		free(op);
+		pthread_mutex_unlock(&c->lock);
+		return NULL;
+	}
+	/* Resends would apply a write twice: the caller retries with the same req_id. */
+	nng_ctx_set_ms(op->ctx, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	if (c->nops == c->capops) {
+		c->capops = c->capops ? c->capops * 2 : 16;
+		c->ops = xrealloc(c->ops, c->capops * sizeof(*c->ops));
+	}
+	c->ops[c->nops++] = op;
+	pthread_mutex_unlock(&c->lock);
+	return op;
+}
+
+void
+ipc_client_call(struct ipc_client *c, nng_msg *req, int timeout_ms, ipc_reply_fn cb, void *arg)
+{
+	struct ipc_op *op;
+
+	if (atomic_load(&c->peers.connected) <= 0) {
+		nng_msg_free(req);
+		cb(arg, IPC_DOWN, NULL);
+		return;
+	}
+	if (atomic_fetch_add(&c->inflight, 1) >= c->max_inflight) {
+		atomic_fetch_sub(&c->inflight, 1);
+		nng_msg_free(req);
+		cb(arg, IPC_BUSY, NULL);
+		return;
+	}
+	if ((op = ipc_op_get(c)) == NULL) {
+		atomic_fetch_sub(&c->inflight, 1);
+		nng_msg_free(req);
+		cb(arg, IPC_ERROR, NULL);
+		return;
+	}
+	op->cb = cb;
+	op->arg = arg;
+	op->state = IPC_OP_SEND;
+	op->deadline_us = time_mono_us() + (int64_t)timeout_ms * 1000;
+	nng_aio_set_timeout(op->aio, timeout_ms);
+	nng_aio_set_msg(op->aio, req);
+	nng_ctx_send(op->ctx, op->aio);
+}
+
+struct ipc_sync {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	enum ipc_status st;
+	nng_msg *rep;
+};
+
+static void
+ipc_sync_cb(void *arg, enum ipc_status st, nng_msg *rep)
+{
+	struct ipc_sync *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	s->st = st;
+	s->rep = rep;
+	s->done = true;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+enum ipc_status
+ipc_client_call_sync(struct ipc_client *c, nng_msg *req, int timeout_ms, nng_msg **rep_r)
+{
+	struct ipc_sync s = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+	ipc_client_call(c, req, timeout_ms, ipc_sync_cb, &s);
+	pthread_mutex_lock(&s.lock);
+	while (!s.done)
+		pthread_cond_wait(&s.cond, &s.lock);
+	pthread_mutex_unlock(&s.lock);
+	pthread_mutex_destroy(&s.lock);
+	pthread_cond_destroy(&s.cond);
+	*rep_r = s.rep;
+	return s.st;
+}
+
+bool
+ipc_client_connected(const struct ipc_client *c)
+{
+	return atomic_load(&c->peers.connected) > 0;
+}
+
+int
+ipc_client_open(struct ipc_client **c_r, const char *url, unsigned max_inflight, char **err_r)
+{
+	struct ipc_client *c = xcalloc(1, sizeof(*c));
+	int rv;
+
+	pthread_mutex_init(&c->lock, NULL);
+	c->url = xstrdup(url);
+	c->peers.url = c->url;
+	c->max_inflight = max_inflight ? max_inflight : 1024;
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		*err_r = xasprintf("nng_req0_open: %s", nng_strerror(rv));
+		free(c->url);
+		free(c);
+		return -1;
+	}
+	if ((rv = ipc_watch_pipes(c->sock, &c->peers)) != 0 || (rv = ipc_dial(c->sock, url)) != 0) {
+		*err_r = xasprintf("dial %s: %s", url, nng_strerror(rv));
+		ipc_client_close(&c);
+		return -1;
+	}
+	*c_r = c;
+	return 0;
+}
+
+void
+ipc_client_close(struct ipc_client **cp)
+{
+	struct ipc_client *c = *cp;
+
+	if (c == NULL)
+		return;
+	*cp = NULL;
+	nng_close(c->sock);
+	for (size_t i = 0; i < c->nops; i++) {
+		nng_aio_stop(c->ops[i]->aio);
+		nng_aio_free(c->ops[i]->aio);
+		free(c->ops[i]);
+	}
+	free(c->ops);
+	pthread_mutex_destroy(&c->lock);
+	free(c->url);
+	free(c);
+}
+
+/* ---- pub/sub ------------------------------------------------------------- */
+
+struct ipc_pub {
+	nng_socket sock;
+	struct ipc_peer_check peers;
+	char *url;
+};
+
+int
+ipc_pub_open(struct ipc_pub **p_r, const char *url, char **err_r)
+{
+	struct ipc_pub *p = xcalloc(1, sizeof(*p));
+	nng_listener l;
+	int rv;
+
+	p->url = xstrdup(url);
+	p->peers.url = p->url;
+	if ((rv = nng_pub0_open(&p->sock)) != 0) {
+		*err_r = xasprintf("nng_pub0_open: %s", nng_strerror(rv));
+		free(p->url);
+		free(p);
+		return -1;
+	}
+	if ((rv = ipc_watch_pipes(p->sock, &p->peers)) != 0 ||
+	    (rv = ipc_listen(p->sock, url, &l)) != 0) {
+		*err_r = xasprintf("listen on %s: %s", url, nng_strerror(rv));
+		ipc_pub_close(&p);
+		return -1;
+	}
+	*p_r = p;
+	return 0;
+}
+
+void
+ipc_pub_send(struct ipc_pub *p, nng_msg *msg)
+{
+	if (nng_sendmsg(p->sock, msg, NNG_FLAG_NONBLOCK) != 0)
+		nng_msg_free(msg);
+}
+
+void
+ipc_pub_close(struct ipc_pub **pp)
+{
+	struct ipc_pub *p = *pp;
+
+	if (p == NULL)
+		return;
+	*pp = NULL;
+	nng_close(p->sock);
+	free(p->url);
+	free(p);
+}
+
+struct ipc_sub {
+	nng_socket sock;
+	nng_aio *aio;
+	ipc_msg_fn fn;
+	void *arg;
+	struct ipc_peer_check peers;
+	char *url;
+};
+
+static void
+ipc_sub_cb(void *arg)
+{
+	struct ipc_sub *s = arg;
+	int rv = nng_aio_result(s->aio);
+
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+		return;
+	if (rv == 0)
+		s->fn(s->arg, nng_aio_get_msg(s->aio));
+	nng_recv_aio(s->sock, s->aio);
+}
+
+int
+ipc_sub_open(struct ipc_sub **s_r, const char *url, ipc_msg_fn fn, void *arg, char **err_r)
+{
+	struct ipc_sub *s = xcalloc(1, sizeof(*s));
+	int rv;
+
+	s->fn = fn;
+	s->arg = arg;
+	s->url = xstrdup(url);
+	s->peers.url = s->url;
+	if ((rv = nng_sub0_open(&s->sock)) != 0) {
+		*err_r = xasprintf("nng_sub0_open: %s", nng_strerror(rv));
+		free(s->url);
+		free(s);
+		return -1;
+	}
+	if ((rv = nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0 ||
+	    (rv = nng_aio_alloc(&s->aio, ipc_sub_cb, s)) != 0 ||
+	    (rv = ipc_watch_pipes(s->sock, &s->peers)) != 0 || (rv = ipc_dial(s->sock, url)) != 0) {
+		*err_r = xasprintf("subscribe %s: %s", url, nng_strerror(rv));
+		ipc_sub_close(&s);
+		return -1;
+	}
+	nng_recv_aio(s->sock, s->aio);
+	*s_r = s;
+	return 0;
+}
+
+void
+ipc_sub_close(struct ipc_sub **sp)
+{
+	struct ipc_sub *s = *sp;
+
+	if (s == NULL)
+		return;
+	*sp = NULL;
+	if (s->aio)
+		nng_aio_stop(s->aio);
+	nng_close(s->sock);
+	nng_aio_free(s->aio);
+	free(s->url);
+	free(s);
+}

@@ -1,0 +1,65 @@
+/* ipc: nng req/rep and pub/sub over Unix sockets, knowing nothing of the
+ * messages they carry (proto/ does).
+ *
+ * Server: a rep0 socket with N contexts, each receiving one request at a time;
+ * the handler runs on an nng callback thread and answers with ipc_call_reply,
+ * then or later from any thread.  Peers whose uid is neither ours nor root are
+ * refused before their first message.  Sockets are created 0660.
+ *
+ * Client: a req0 socket dialled in the background (so start order does not
+ * matter; redial every 10..100 ms).  Every call has a deadline; when no peer is
+ * connected a call fails at once with IPC_DOWN instead of waiting.  The
+ * callback may run on the caller's thread (IPC_DOWN) or an nng thread. */
+#ifndef KUBARR_IPC_H
+#define KUBARR_IPC_H
+
+#include <nng/nng.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum ipc_status {
+	IPC_OK = 0,
+	IPC_DOWN,    /* no peer connected, or the connection dropped mid-call */
+	IPC_TIMEOUT, /* deadline passed */
+	IPC_BUSY,    /* too many calls in flight from this client */
+	IPC_ERROR,   /* anything else (closing, no memory) */
+};
+const char *ipc_status_name(enum ipc_status st);
+
+struct ipc_server;
+struct ipc_call;
+typedef void (*ipc_handler_fn)(void *arg, struct ipc_call *call, nng_msg *req);
+
+int ipc_server_open(struct ipc_server **srv_r, const char *url, int workers, ipc_handler_fn fn,
+    void *arg, char **err_r);
+/* Sends the reply and takes ownership of rep. */
+void ipc_call_reply(struct ipc_call *call, nng_msg *rep);
+/* Stop accepting connections, wait for calls in flight until deadline_us, close. */
+void ipc_server_close(struct ipc_server **srv, int64_t deadline_us);
+uint64_t ipc_server_served(const struct ipc_server *srv);
+uint64_t ipc_server_refused_peers(const struct ipc_server *srv);
+
+struct ipc_client;
+typedef void (*ipc_reply_fn)(void *arg, enum ipc_status st, nng_msg *rep);
+
+int ipc_client_open(struct ipc_client **c_r, const char *url, unsigned max_inflight, char **err_r);
+/* Takes ownership of req; cb owns rep (NULL unless IPC_OK). */
+void ipc_client_call(struct ipc_client *c, nng_msg *req, int timeout_ms, ipc_reply_fn cb, void *arg);
+/* Blocking form, for threads that may block (never an HTTP callback). */
+enum ipc_status ipc_client_call_sync(struct ipc_client *c, nng_msg *req, int timeout_ms,
+    nng_msg **rep_r);
+bool ipc_client_connected(const struct ipc_client *c);
+void ipc_client_close(struct ipc_client **c);
+
+/* Publisher: never blocks; a subscriber that falls behind loses messages. */
+struct ipc_pub;
+int ipc_pub_open(struct ipc_pub **p_r, const char *url, char **err_r);
+void ipc_pub_send(struct ipc_pub *p, nng_msg *msg);
+void ipc_pub_close(struct ipc_pub **p);
+
+struct ipc_sub;
+typedef void (*ipc_msg_fn)(void *arg, nng_msg *msg);
+int ipc_sub_open(struct ipc_sub **s_r, const char *url, ipc_msg_fn fn, void *arg, char **err_r);
+void ipc_sub_close(struct ipc_sub **s);
+
+#endif

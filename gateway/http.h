@@ -1,0 +1,73 @@
+/* http: the gateway's libmicrohttpd glue.
+ *
+ * Every request gets a struct gw_req.  A handler either answers at once
+ * (gw_respond_*) or calls gw_async_begin(r, n), starts n backend calls, and
+ * calls gw_async_done(r) from each callback; the connection stays suspended
+ * (no HTTP thread ever blocks on a backend) until the last one is done and the
+ * handler's finish function has set the response. */
+#ifndef KUBARR_GATEWAY_HTTP_H
+#define KUBARR_GATEWAY_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct gateway;
+struct route;
+
+#define GW_MAX_PARAMS 4
+
+struct gw_req {
+	struct MHD_Connection *conn;
+	struct gateway *gw;
+	const char *method;
+	const char *url;
+	int64_t start_us;
+	const struct route *route;
+	const char *params[GW_MAX_PARAMS]; /* {name} segments, in pattern order */
+	size_t nparams;
+	char *body;
+	size_t body_len;
+	bool body_too_large;
+	/* the answer */
+	struct MHD_Response *resp;
+	unsigned status;
+	size_t resp_bytes;
+	/* async */
+	bool suspended;
+	atomic_int pending;
+	void (*finish)(struct gw_req *r);
+	void *hctx;                        /* handler state, freed by the handler */
+	char *path_params_buf;
+};
+
+struct gw_http_limits {
+	unsigned threads;
+	unsigned max_connections;
+	unsigned idle_timeout_s;
+	size_t max_header_bytes;
+	size_t max_body_bytes;
+	bool access_log;
+};
+
+struct gw_http;
+int gw_http_start(struct gw_http **h_r, struct gateway *gw, const char *host, unsigned port,
+    const struct gw_http_limits *lim, char **err_r);
+void gw_http_stop(struct gw_http **h, int64_t deadline_us);
+void gw_http_stats(const struct gw_http *h, int64_t *requests_r, int64_t *in_flight_r,
+    int64_t *errors_5xx_r);
+
+/* Responses: each takes ownership of what it is given. */
+void gw_respond(struct gw_req *r, unsigned status, struct MHD_Response *resp, size_t bytes);
+void gw_respond_json(struct gw_req *r, unsigned status, json_t *body);
+void gw_respond_detail(struct gw_req *r, unsigned status, const char *detail);
+/* 503 with Retry-After and an optional extra JSON object merged in. */
+void gw_respond_unavailable(struct gw_req *r, const char *detail, json_t *extra);
+void gw_respond_text(struct gw_req *r, unsigned status, const char *text);
+
+void gw_async_begin(struct gw_req *r, int calls, void (*finish)(struct gw_req *r));
+void gw_async_done(struct gw_req *r);
+
+#endif

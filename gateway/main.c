@@ -1,0 +1,133 @@
+/* kubarr-gateway: the HTTP front of kubarr.
+ *
+ * Owns:    HTTP (libmicrohttpd), the route table (router.c), JSON in and out,
+ *          cookies and CSRF, the access log.  No database, no keys.
+ * Serves:  KUBARR_HTTP_ADDR (HTTP); gateway.ipc (req/rep) - PING, STATS.
+ * Calls:   authd, storaged, metricsd (req/rep, each call with a deadline,
+ *          connections suspended while a backend answers: no HTTP thread ever
+ *          blocks).  A backend that is down gives 503 + Retry-After at once.
+ * Keeps:   nothing but its sockets; runs as an unprivileged user. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "log.h"
+#include "server.h"
+#include "xmalloc.h"
+
+const char *const gateway_backend_names[GW_BACKEND_COUNT] = {"authd", "storaged", "metricsd"};
+
+static struct config_var gateway_vars[] = {
+	{.name = "KUBARR_HTTP_ADDR", .kind = CONFIG_ADDR, .def = "127.0.0.1:8080",
+	    .help = "address the HTTP API listens on (host:port)"},
+	{.name = "KUBARR_HTTP_THREADS", .kind = CONFIG_INT, .def = "0", .min = 0, .max = 256,
+	    .help = "HTTP threads (0: one per CPU)"},
+	{.name = "KUBARR_HTTP_MAX_CONNECTIONS", .kind = CONFIG_INT, .def = "1024", .min = 1,
+	    .max = 100000, .help = "concurrent HTTP connections"},
+	{.name = "KUBARR_HTTP_IDLE_TIMEOUT_S", .kind = CONFIG_INT, .def = "60", .min = 1,
+	    .max = 86400, .help = "close a connection idle this long"},
+	{.name = "KUBARR_HTTP_MAX_HEADER_BYTES", .kind = CONFIG_INT, .def = "32768", .min = 4096,
+	    .max = 1048576, .help = "per-connection memory for the request line and headers"},
+	{.name = "KUBARR_HTTP_MAX_BODY_BYTES", .kind = CONFIG_INT, .def = "1048576", .min = 1024,
+	    .max = 1073741824, .help = "largest JSON request body (413 beyond)"},
+	{.name = "KUBARR_ACCESS_LOG", .kind = CONFIG_BOOL, .def = "true",
+	    .help = "one log line per HTTP request"},
+	{.name = "KUBARR_CHANNEL", .kind = CONFIG_STR, .def = "stable",
+	    .help = "release channel reported by /api/system/version"},
+};
+
+static void
+gateway_stats(void *arg, struct proto_stats *st)
+{
+	struct gateway *gw = arg;
+	int64_t requests = 0, in_flight = 0, errors = 0;
+
+	if (gw->http != NULL)
+		gw_http_stats(gw->http, &requests, &in_flight, &errors);
+	proto_stats_add(st, "http_requests", requests);
+	proto_stats_add(st, "http_in_flight", in_flight);
+	proto_stats_add(st, "http_5xx", errors);
+	proto_stats_add(st, "authd_connected", ipc_client_connected(gw->backend[GW_AUTHD]));
+	proto_stats_add(st, "storaged_connected", ipc_client_connected(gw->backend[GW_STORAGED]));
+	proto_stats_add(st, "metricsd_connected", ipc_client_connected(gw->backend[GW_METRICSD]));
+}
+
+static int
+gateway_start(struct daemon *d, char **err_r)
+{
+	struct gateway *gw = d->ctx;
+	struct proto_service svc = {
+		.daemon = "gateway",
+		.ctx = gw,
+		.stats = gateway_stats,
+		.started_us = d->started_us,
+	};
+	struct gw_http_limits lim = {
+		.threads = (unsigned)config_int(&d->cfg, "KUBARR_HTTP_THREADS"),
+		.max_connections = (unsigned)config_int(&d->cfg, "KUBARR_HTTP_MAX_CONNECTIONS"),
+		.idle_timeout_s = (unsigned)config_int(&d->cfg, "KUBARR_HTTP_IDLE_TIMEOUT_S"),
+		.max_header_bytes = (size_t)config_int(&d->cfg, "KUBARR_HTTP_MAX_HEADER_BYTES"),
+		.max_body_bytes = (size_t)config_int(&d->cfg, "KUBARR_HTTP_MAX_BODY_BYTES"),
+		.access_log = config_bool(&d->cfg, "KUBARR_ACCESS_LOG"),
+	};
+	char *host = NULL, *url;
+	unsigned port = 0;
+	int rc;
+
+	gw->d = d;
+	gw->ipc_timeout_ms = d->ipc_timeout_ms;
+	gw->channel = config_str(&d->cfg, "KUBARR_CHANNEL");
+	if (lim.threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		lim.threads = n > 0 ? (unsigned)n : 1;
+	}
+	for (int i = 0; i < GW_BACKEND_COUNT; i++) {
+		url = daemon_ipc_url(d, gateway_backend_names[i]);
+		rc = ipc_client_open(&gw->backend[i], url, 0, err_r);
+		free(url);
+		if (rc != 0)
+			return -1;
+	}
+	url = daemon_ipc_url(d, "gateway");
+	rc = proto_server_open(&gw->srv, url, 4, &svc, err_r);
+	free(url);
+	if (rc != 0)
+		return -1;
+	if (config_parse_addr(config_str(&d->cfg, "KUBARR_HTTP_ADDR"), &host, &port) != 0) {
+		*err_r = xstrdup("KUBARR_HTTP_ADDR: not host:port");
+		return -1;
+	}
+	rc = gw_http_start(&gw->http, gw, host, port, &lim, err_r);
+	if (rc == 0)
+		log_info("listening on http://%s:%u with %u threads", host, port, lim.threads);
+	free(host);
+	return rc;
+}
+
+static void
+gateway_stop(struct daemon *d, int64_t deadline_us)
+{
+	struct gateway *gw = d->ctx;
+
+	gw_http_stop(&gw->http, deadline_us);
+	proto_server_close(&gw->srv, deadline_us);
+	for (int i = 0; i < GW_BACKEND_COUNT; i++)
+		ipc_client_close(&gw->backend[i]);
+}
+
+static const struct daemon_ops gateway_ops = {
+	.name = "gateway",
+	.summary = "kubarr-gateway: the HTTP API of kubarr (no database, no keys).",
+	.vars = gateway_vars,
+	.nvars = sizeof(gateway_vars) / sizeof(gateway_vars[0]),
+	.start = gateway_start,
+	.stop = gateway_stop,
+};
+
+int
+main(int argc, char **argv)
+{
+	struct gateway gw = {0};
+
+	return daemon_main(&gateway_ops, &gw, argc, argv);
+}

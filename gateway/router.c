@@ -1,0 +1,102 @@
+#include "router.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "routes.h"
+#include "xmalloc.h"
+
+/* The API.  Keep it sorted by path; one line per route. */
+static const struct route router_routes[] = {
+	{"GET", "/api/health", ROUTE_PUBLIC, routes_system_health_text, "liveness: text OK"},
+	{"GET", "/api/system/health", ROUTE_PUBLIC, routes_system_health, "status, ready, setup_required"},
+	{"GET", "/api/system/ready", ROUTE_PUBLIC, routes_system_ready, "every backend answers"},
+	{"GET", "/api/system/version", ROUTE_PUBLIC, routes_system_version, "build information"},
+};
+
+const struct route *
+router_table(size_t *n_r)
+{
+	*n_r = sizeof(router_routes) / sizeof(router_routes[0]);
+	return router_routes;
+}
+
+/* Matches path against pattern; placeholders are copied into buf and pointed
+ * to from params.  buf must be at least strlen(path) + 1 bytes. */
+static bool
+router_path_match(const char *pattern, const char *path, const char **params, size_t *nparams,
+    char *buf)
+{
+	const char *p = pattern, *s = path;
+	size_t n = 0;
+
+	while (*p != '\0' && *s != '\0') {
+		if (*p == '{') {
+			const char *pend = strchr(p, '}');
+			size_t len = strcspn(s, "/");
+
+			if (pend == NULL || len == 0 || n == GW_MAX_PARAMS)
+				return false;
+			memcpy(buf, s, len);
+			buf[len] = '\0';
+			params[n++] = buf;
+			buf += len + 1;
+			p = pend + 1;
+			s += len;
+			continue;
+		}
+		if (*p != *s)
+			return false;
+		p++;
+		s++;
+	}
+	if (*p != '\0' || *s != '\0')
+		return false;
+	*nparams = n;
+	return true;
+}
+
+enum router_result
+router_match(struct gw_req *r, const char *method, const char *path, char *allow_r,
+    size_t allow_len)
+{
+	size_t plen = strlen(path), alen = 0;
+	bool path_seen = false;
+	char *buf = NULL;
+
+	if (allow_len > 0)
+		allow_r[0] = '\0';
+	for (size_t i = 0; i < sizeof(router_routes) / sizeof(router_routes[0]); i++) {
+		const struct route *rt = &router_routes[i];
+		const char *params[GW_MAX_PARAMS];
+		size_t nparams = 0;
+		bool same_method;
+
+		if (strchr(rt->pattern, '{') == NULL) {
+			if (strcmp(rt->pattern, path) != 0)
+				continue;
+		} else {
+			if (buf == NULL)
+				buf = xmalloc(plen + 1);
+			if (!router_path_match(rt->pattern, path, params, &nparams, buf))
+				continue;
+		}
+		path_seen = true;
+		same_method = strcmp(rt->method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0);
+		if (same_method) {
+			r->route = rt;
+			r->nparams = nparams;
+			memcpy(r->params, params, nparams * sizeof(params[0]));
+			r->path_params_buf = buf;
+			return ROUTER_FOUND;
+		}
+		if (alen + strlen(rt->method) + 3 < allow_len)
+			alen += (size_t)snprintf(allow_r + alen, allow_len - alen, "%s%s",
+			    alen ? ", " : "", rt->method);
+	}
+	free(buf);
+	return path_seen ? ROUTER_NO_METHOD : ROUTER_NO_PATH;
+}

@@ -1,0 +1,30 @@
+/* router: the whole HTTP API in one table, {method, pattern, permission,
+ * handler}.  Patterns are literal segments and {name} placeholders. */
+#ifndef KUBARR_GATEWAY_ROUTER_H
+#define KUBARR_GATEWAY_ROUTER_H
+
+#include <stddef.h>
+
+#include "http.h"
+
+typedef void (*route_handler_fn)(struct gw_req *r);
+
+#define ROUTE_PUBLIC NULL  /* permission: none, no session needed */
+
+struct route {
+	const char *method;
+	const char *pattern;
+	const char *permission;
+	route_handler_fn handler;
+	const char *summary;
+};
+
+enum router_result { ROUTER_FOUND, ROUTER_NO_PATH, ROUTER_NO_METHOD };
+
+/* Finds the route for method + path, fills r->route and r->params.  On
+ * ROUTER_NO_METHOD, allow_r receives the methods the path accepts ("GET, POST"). */
+enum router_result router_match(struct gw_req *r, const char *method, const char *path,
+    char *allow_r, size_t allow_len);
+const struct route *router_table(size_t *n_r);
+
+#endif
