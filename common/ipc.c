@@ -145,7 +145,6 @@ ipc_call_cb(void *arg)
 	if (call->state == IPC_CALL_SEND) {
 		if (rv != 0)
 			nng_msg_free(nng_aio_get_msg(call->aio));
-		atomic_fetch_add(&srv->served, 1);
 		atomic_fetch_sub(&srv->busy, 1);
 		call->state = IPC_CALL_RECV;
 		if (atomic_load(&srv->draining))
@@ -167,6 +166,7 @@ ipc_call_cb(void *arg)
 void
 ipc_call_reply(struct ipc_call *call, nng_msg *rep)
 {
+	atomic_fetch_add(&call->srv->served, 1);
 	call->state = IPC_CALL_SEND;
 	nng_aio_set_msg(call->aio, rep);
 	nng_ctx_send(call->ctx, call->aio);

@@ -53,6 +53,9 @@ log_set_req(uint64_t req_id)
 }
 
 /* One write(2) per line so lines from several threads never interleave. */
+static void log_emit(enum log_level level, const char *fmt, va_list ap, int err)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 log_emit(enum log_level level, const char *fmt, va_list ap, int err)
 {

@@ -20,4 +20,8 @@ struct gateway {
 
 extern const char *const gateway_backend_names[GW_BACKEND_COUNT];
 
+/* backends.c: dial the three backends (in the background; they may be down). */
+int gateway_backends_open(struct gateway *gw, char **err_r);
+void gateway_backends_close(struct gateway *gw);
+
 #endif

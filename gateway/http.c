@@ -229,6 +229,8 @@ gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&h->in_flight, 1);
 }
 
+static void gw_http_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 gw_http_log(void *cls, const char *fmt, va_list ap)
 {

@@ -15,8 +15,6 @@
 #include "server.h"
 #include "xmalloc.h"
 
-const char *const gateway_backend_names[GW_BACKEND_COUNT] = {"authd", "storaged", "metricsd"};
-
 static struct config_var gateway_vars[] = {
 	{.name = "KUBARR_HTTP_ADDR", .kind = CONFIG_ADDR, .def = "127.0.0.1:8080",
 	    .help = "address the HTTP API listens on (host:port)"},
@@ -81,13 +79,8 @@ gateway_start(struct daemon *d, char **err_r)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		lim.threads = n > 0 ? (unsigned)n : 1;
 	}
-	for (int i = 0; i < GW_BACKEND_COUNT; i++) {
-		url = daemon_ipc_url(d, gateway_backend_names[i]);
-		rc = ipc_client_open(&gw->backend[i], url, 0, err_r);
-		free(url);
-		if (rc != 0)
-			return -1;
-	}
+	if (gateway_backends_open(gw, err_r) != 0)
+		return -1;
 	url = daemon_ipc_url(d, "gateway");
 	rc = proto_server_open(&gw->srv, url, 4, &svc, err_r);
 	free(url);
@@ -111,8 +104,7 @@ gateway_stop(struct daemon *d, int64_t deadline_us)
 
 	gw_http_stop(&gw->http, deadline_us);
 	proto_server_close(&gw->srv, deadline_us);
-	for (int i = 0; i < GW_BACKEND_COUNT; i++)
-		ipc_client_close(&gw->backend[i]);
+	gateway_backends_close(gw);
 }
 
 static const struct daemon_ops gateway_ops = {

@@ -1,0 +1,263 @@
+/* Unit tests for common/ipc.c over real Unix sockets in a temporary dir. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "log.h"
+#include "timeutil.h"
+#include "xmalloc.h"
+
+struct fixture {
+	char dir[64];
+	char url[160];
+	char path[128];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/kubarr-ipc-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/t.ipc", f->dir);
+	snprintf(f->url, sizeof(f->url), "ipc://%s", f->path);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Echo handler: replies with the request itself. */
+static void
+echo_handler(void *arg, struct ipc_call *call, nng_msg *req)
+{
+	(void)arg;
+	ipc_call_reply(call, req);
+}
+
+static nng_msg *
+msg_of(const char *text)
+{
+	nng_msg *m;
+
+	assert_int_equal(nng_msg_alloc(&m, 0), 0);
+	assert_int_equal(nng_msg_append(m, text, strlen(text)), 0);
+	return m;
+}
+
+static void
+wait_connected(struct ipc_client *c)
+{
+	int64_t until = time_mono_us() + 2000000;
+
+	while (!ipc_client_connected(c) && time_mono_us() < until)
+		usleep(2000);
+	assert_true(ipc_client_connected(c));
+}
+
+static void
+test_roundtrip_and_permissions(void **state)
+{
+	struct fixture *f = *state;
+	struct ipc_server *srv = NULL;
+	struct ipc_client *c = NULL;
+	struct stat st;
+	nng_msg *rep = NULL;
+	char *err = NULL;
+
+	assert_int_equal(ipc_server_open(&srv, f->url, 4, echo_handler, NULL, &err), 0);
+	assert_int_equal(stat(f->path, &st), 0);
+	if ((st.st_mode & 0777) != 0660)
+		fail_msg("socket mode %o", (unsigned)(st.st_mode & 0777));
+	assert_int_equal(ipc_client_open(&c, f->url, 0, &err), 0);
+	wait_connected(c);
+	assert_int_equal(ipc_client_call_sync(c, msg_of("hello"), 1000, &rep), IPC_OK);
+	assert_int_equal(nng_msg_len(rep), 5);
+	assert_memory_equal(nng_msg_body(rep), "hello", 5);
+	nng_msg_free(rep);
+	assert_int_equal(ipc_server_served(srv), 1);
+	ipc_client_close(&c);
+	ipc_server_close(&srv, time_mono_us() + 100000);
+	assert_null(srv);
+	assert_null(c);
+}
+
+static void
+test_down_fails_fast(void **state)
+{
+	struct fixture *f = *state;
+	struct ipc_client *c = NULL;
+	nng_msg *rep = NULL;
+	char *err = NULL;
+	int64_t t0;
+
+	assert_int_equal(ipc_client_open(&c, f->url, 0, &err), 0);
+	t0 = time_mono_us();
+	assert_int_equal(ipc_client_call_sync(c, msg_of("x"), 2000, &rep), IPC_DOWN);
+	assert_null(rep);
+	assert_true(time_mono_us() - t0 < 50000);
+	ipc_client_close(&c);
+}
+
+/* A handler that answers only after 300 ms, from another thread. */
+struct slow {
+	struct ipc_call *call;
+	nng_msg *msg;
+};
+
+static void *
+slow_thread(void *arg)
+{
+	struct slow *s = arg;
+
+	usleep(300000);
+	ipc_call_reply(s->call, s->msg);
+	free(s);
+	return NULL;
+}
+
+static void
+slow_handler(void *arg, struct ipc_call *call, nng_msg *req)
+{
+	struct slow *s = xmalloc(sizeof(*s));
+	pthread_t t;
+
+	(void)arg;
+	s->call = call;
+	s->msg = req;
+	pthread_create(&t, NULL, slow_thread, s);
+	pthread_detach(t);
+}
+
+static void
+test_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct ipc_server *srv = NULL;
+	struct ipc_client *c = NULL;
+	nng_msg *rep = NULL;
+	char *err = NULL;
+	int64_t t0, took;
+
+	assert_int_equal(ipc_server_open(&srv, f->url, 2, slow_handler, NULL, &err), 0);
+	assert_int_equal(ipc_client_open(&c, f->url, 0, &err), 0);
+	wait_connected(c);
+	t0 = time_mono_us();
+	assert_int_equal(ipc_client_call_sync(c, msg_of("x"), 100, &rep), IPC_TIMEOUT);
+	took = time_mono_us() - t0;
+	assert_true(took >= 90000 && took < 250000);
+	/* The late reply is discarded; the next call with room succeeds. */
+	assert_int_equal(ipc_client_call_sync(c, msg_of("y"), 1000, &rep), IPC_OK);
+	assert_memory_equal(nng_msg_body(rep), "y", 1);
+	nng_msg_free(rep);
+	ipc_client_close(&c);
+	ipc_server_close(&srv, time_mono_us() + 500000);
+}
+
+static void
+test_reconnects_after_restart(void **state)
+{
+	struct fixture *f = *state;
+	struct ipc_server *srv = NULL;
+	struct ipc_client *c = NULL;
+	nng_msg *rep = NULL;
+	char *err = NULL;
+	int64_t t0;
+
+	assert_int_equal(ipc_client_open(&c, f->url, 0, &err), 0); /* before the server */
+	assert_false(ipc_client_connected(c));
+	assert_int_equal(ipc_server_open(&srv, f->url, 2, echo_handler, NULL, &err), 0);
+	wait_connected(c);
+	ipc_server_close(&srv, time_mono_us());
+	t0 = time_mono_us();
+	while (ipc_client_connected(c) && time_mono_us() - t0 < 1000000)
+		usleep(1000);
+	assert_false(ipc_client_connected(c));
+	assert_int_equal(ipc_client_call_sync(c, msg_of("x"), 500, &rep), IPC_DOWN);
+	assert_int_equal(ipc_server_open(&srv, f->url, 2, echo_handler, NULL, &err), 0);
+	t0 = time_mono_us();
+	wait_connected(c);
+	/* redial backoff is capped at 100 ms */
+	assert_true(time_mono_us() - t0 < 500000);
+	assert_int_equal(ipc_client_call_sync(c, msg_of("z"), 1000, &rep), IPC_OK);
+	nng_msg_free(rep);
+	ipc_client_close(&c);
+	ipc_server_close(&srv, time_mono_us());
+}
+
+struct inbox {
+	atomic_int count;
+	char last[16];
+};
+
+static void
+sub_cb(void *arg, nng_msg *msg)
+{
+	struct inbox *in = arg;
+	size_t n = nng_msg_len(msg) < sizeof(in->last) - 1 ? nng_msg_len(msg) : sizeof(in->last) - 1;
+
+	memcpy(in->last, nng_msg_body(msg), n);
+	in->last[n] = '\0';
+	atomic_fetch_add(&in->count, 1);
+	nng_msg_free(msg);
+}
+
+static void
+test_pub_sub(void **state)
+{
+	struct fixture *f = *state;
+	struct ipc_pub *pub = NULL;
+	struct ipc_sub *sub = NULL;
+	struct inbox in = {0};
+	char *err = NULL;
+	int64_t t0 = time_mono_us();
+
+	assert_int_equal(ipc_sub_open(&sub, f->url, sub_cb, &in, &err), 0);
+	assert_int_equal(ipc_pub_open(&pub, f->url, &err), 0);
+	/* pub/sub drops messages until the subscriber's pipe is up: publish until seen */
+	while (atomic_load(&in.count) == 0 && time_mono_us() - t0 < 2000000) {
+		ipc_pub_send(pub, msg_of("evt"));
+		usleep(5000);
+	}
+	assert_true(atomic_load(&in.count) > 0);
+	assert_string_equal(in.last, "evt");
+	ipc_sub_close(&sub);
+	ipc_pub_close(&pub);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_roundtrip_and_permissions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_down_fails_fast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconnects_after_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pub_sub, setup, teardown),
+	};
+
+	log_init("test");
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
