@@ -7,6 +7,21 @@
 #include "http.h"
 #include "ipc.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* One PING in flight per backend; requests that arrive meanwhile wait for its
+ * answer instead of sending their own (a probe storm costs the backends one
+ * round trip at a time).  An answer is never older than the request's wait. */
+struct gw_ping_waiter;
+struct gw_ping_flight {
+	pthread_mutex_t lock;
+	bool in_flight;
+	struct gw_ping_waiter *waiters;
+	atomic_ullong sent;      /* PINGs actually sent */
+	atomic_ullong answered;  /* callers answered */
+};
+
 enum gw_backend { GW_AUTHD, GW_STORAGED, GW_METRICSD, GW_BACKEND_COUNT };
 
 struct gateway {
@@ -14,6 +29,7 @@ struct gateway {
 	struct gw_http *http;
 	struct proto_server *srv;
 	struct ipc_client *backend[GW_BACKEND_COUNT];
+	struct gw_ping_flight ping[GW_BACKEND_COUNT];
 	int ipc_timeout_ms;
 	const char *channel;
 };
@@ -23,5 +39,7 @@ extern const char *const gateway_backend_names[GW_BACKEND_COUNT];
 /* backends.c: dial the three backends (in the background; they may be down). */
 int gateway_backends_open(struct gateway *gw, char **err_r);
 void gateway_backends_close(struct gateway *gw);
+/* PING a backend, joining a PING already in flight; cb runs exactly once. */
+void gateway_ping(struct gateway *gw, enum gw_backend b, proto_ping_cb cb, void *arg);
 
 #endif

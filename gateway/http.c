@@ -268,13 +268,13 @@ gw_http_start(struct gw_http **h_r, struct gateway *gw, const char *host, unsign
 	h->gw = gw;
 	h->lim = *lim;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, gw_http_access, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, gw_http_log, h, /* first, so every message uses it */
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)lim->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)lim->max_connections,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)lim->idle_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->max_header_bytes,
 	    MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, gw_http_log, h,
 	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 	    MHD_OPTION_END);
 	freeaddrinfo(ai);

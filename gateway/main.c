@@ -48,6 +48,11 @@ gateway_stats(void *arg, struct proto_stats *st)
 	proto_stats_add(st, "authd_connected", ipc_client_connected(gw->backend[GW_AUTHD]));
 	proto_stats_add(st, "storaged_connected", ipc_client_connected(gw->backend[GW_STORAGED]));
 	proto_stats_add(st, "metricsd_connected", ipc_client_connected(gw->backend[GW_METRICSD]));
+	proto_stats_add(st, "pings_sent_authd", (int64_t)atomic_load(&gw->ping[GW_AUTHD].sent));
+	proto_stats_add(st, "pings_sent_storaged", (int64_t)atomic_load(&gw->ping[GW_STORAGED].sent));
+	proto_stats_add(st, "pings_sent_metricsd", (int64_t)atomic_load(&gw->ping[GW_METRICSD].sent));
+	proto_stats_add(st, "pings_answered_storaged",
+	    (int64_t)atomic_load(&gw->ping[GW_STORAGED].answered));
 }
 
 static int

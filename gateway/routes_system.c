@@ -62,12 +62,9 @@ routes_system_health_cb(void *arg, enum proto_status st, const struct proto_ping
 void
 routes_system_health(struct gw_req *r)
 {
-	struct proto_ping_req req = {0};
-
 	r->hctx = xcalloc(1, sizeof(struct health_state));
 	gw_async_begin(r, 1, routes_system_health_finish);
-	proto_ping_call(r->gw->backend[GW_STORAGED], &req, r->gw->ipc_timeout_ms,
-	    routes_system_health_cb, r);
+	gateway_ping(r->gw, GW_STORAGED, routes_system_health_cb, r);
 }
 
 /* ---- /api/system/ready: the three backends are asked in parallel -------- */
@@ -140,13 +137,13 @@ void
 routes_system_ready(struct gw_req *r)
 {
 	struct ready_state *rs = xcalloc(1, sizeof(*rs));
-	struct proto_ping_req req = {0};
+	struct gateway *gw = r->gw;
 
 	r->hctx = rs;
-	gw_async_begin(r, GW_BACKEND_COUNT, routes_system_ready_finish);
-	for (int i = 0; i < GW_BACKEND_COUNT; i++) {
+	for (int i = 0; i < GW_BACKEND_COUNT; i++)
 		rs->calls[i].r = r;
-		proto_ping_call(r->gw->backend[i], &req, r->gw->ipc_timeout_ms,
-		    routes_system_ready_cb, &rs->calls[i]);
-	}
+	gw_async_begin(r, GW_BACKEND_COUNT, routes_system_ready_finish);
+	/* r may be answered and freed once the last ping is issued: use locals */
+	for (int i = 0; i < GW_BACKEND_COUNT; i++)
+		gateway_ping(gw, (enum gw_backend)i, routes_system_ready_cb, &rs->calls[i]);
 }

@@ -123,8 +123,9 @@ wait_file() {
 }
 
 # --- a. nginx: the HTTP reference --------------------------------------------
-# access_log off: nginx does no per-request logging, and neither does the
-# gateway on these routes by default, so the reference does no extra I/O.
+# Both servers run with their default logging: nginx writes an access log line
+# per request (to a file in the temp dir), and so does the gateway
+# (KUBARR_ACCESS_LOG=true, stderr redirected to a file).
 # keepalive_requests is raised because nginx closes a keep-alive connection
 # after 1000 requests by default, while libmicrohttpd never does.
 nginx_port=$(free_port)
@@ -144,7 +145,7 @@ pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/error.log warn;
 events { worker_connections 1024; }
 http {
-    access_log off;
+    access_log $tmp/nginx/access.log;
     keepalive_requests 100000000;
 $temp_paths    server {
         listen 127.0.0.1:$nginx_port;

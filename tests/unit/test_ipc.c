@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ipc.h"
@@ -207,6 +208,39 @@ test_reconnects_after_restart(void **state)
 	ipc_server_close(&srv, time_mono_us());
 }
 
+/* Runs as root (CI does): a peer with another uid is refused even when the
+ * socket's mode would let it connect. */
+static void
+test_foreign_uid_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct ipc_server *srv = NULL;
+	char *err = NULL;
+	int status = 0;
+	pid_t pid;
+
+	assert_int_equal(geteuid(), 0);
+	assert_int_equal(ipc_server_open(&srv, f->url, 2, echo_handler, NULL, &err), 0);
+	assert_int_equal(chmod(f->path, 0666), 0);
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	/* nng is not fork-safe: the peer is this binary re-executed as nobody. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *args[] = {"test_ipc", "--as-peer", f->url, NULL};
+
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(3);
+		execv("/proc/self/exe", args);
+		_exit(4);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_true(ipc_server_refused_peers(srv) >= 1);
+	ipc_server_close(&srv, time_mono_us());
+}
+
 struct inbox {
 	atomic_int count;
 	char last[16];
@@ -247,8 +281,33 @@ test_pub_sub(void **state)
 	ipc_pub_close(&pub);
 }
 
+/* Peer mode for test_foreign_uid_refused: exit 0 if no call is ever answered
+ * (the pipe may appear for an instant before the server drops it). */
+static int
+as_peer(const char *url)
+{
+	struct ipc_client *c = NULL;
+	char *err = NULL;
+	int64_t until;
+
+	if (ipc_client_open(&c, url, 0, &err) != 0)
+		return 4;
+	until = time_mono_us() + 500000;
+	while (time_mono_us() < until) {
+		nng_msg *req, *rep = NULL;
+
+		if (nng_msg_alloc(&req, 0) != 0 || nng_msg_append(req, "x", 1) != 0)
+			return 5;
+		if (ipc_client_call_sync(c, req, 50, &rep) == IPC_OK)
+			return 1; /* answered: the uid check failed */
+		usleep(5000);
+	}
+	ipc_client_close(&c);
+	return 0;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_roundtrip_and_permissions, setup, teardown),
@@ -256,8 +315,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnects_after_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pub_sub, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_uid_refused, setup, teardown),
 	};
 
 	log_init("test");
+	if (argc == 3 && strcmp(argv[1], "--as-peer") == 0)
+		return as_peer(argv[2]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
