@@ -57,29 +57,12 @@ static int
 authd_start(struct daemon *d, char **err_r)
 {
 	struct authd *ad = d->ctx;
-	struct proto_service svc = {
-		.daemon = "authd",
-		.ctx = ad,
-		.ping = authd_ping,
-		.stats = authd_stats,
-		.started_us = d->started_us,
-	};
-	char *url = daemon_ipc_url(d, "storaged");
-	int rc;
+	struct proto_service svc = {.ctx = ad, .ping = authd_ping, .stats = authd_stats};
 
-	rc = ipc_client_open(&ad->storaged, url, 0, err_r);
-	free(url);
-	if (rc != 0)
+	if (daemon_client_open(d, "storaged", &ad->storaged, err_r) != 0 ||
+	    daemon_sub_open(d, "events", authd_event, ad, &ad->events, err_r) != 0)
 		return -1;
-	url = daemon_ipc_url(d, "events");
-	rc = ipc_sub_open(&ad->events, url, authd_event, ad, err_r);
-	free(url);
-	if (rc != 0)
-		return -1;
-	url = daemon_ipc_url(d, "authd");
-	rc = proto_server_open(&ad->srv, url, d->ipc_workers, &svc, err_r);
-	free(url);
-	return rc;
+	return proto_server_open_daemon(&ad->srv, d, 0, &svc, err_r);
 }
 
 static void

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipc.h"
 #include "log.h"
 #include "timeutil.h"
 #include "xmalloc.h"
@@ -105,6 +106,37 @@ char *
 daemon_ipc_url(const struct daemon *d, const char *name)
 {
 	return xasprintf("ipc://%s/%s.ipc", d->runtime_dir, name);
+}
+
+int
+daemon_client_open(const struct daemon *d, const char *name, struct ipc_client **c_r, char **err_r)
+{
+	char *url = daemon_ipc_url(d, name);
+	int rc = ipc_client_open(c_r, url, 0, err_r);
+
+	free(url);
+	return rc;
+}
+
+int
+daemon_pub_open(const struct daemon *d, const char *name, struct ipc_pub **p_r, char **err_r)
+{
+	char *url = daemon_ipc_url(d, name);
+	int rc = ipc_pub_open(p_r, url, err_r);
+
+	free(url);
+	return rc;
+}
+
+int
+daemon_sub_open(const struct daemon *d, const char *name, void (*fn)(void *, nng_msg *),
+    void *arg, struct ipc_sub **s_r, char **err_r)
+{
+	char *url = daemon_ipc_url(d, name);
+	int rc = ipc_sub_open(s_r, url, fn, arg, err_r);
+
+	free(url);
+	return rc;
 }
 
 uint64_t

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <nng/nng.h>
+
 #include "config.h"
 
 struct daemon;
@@ -52,6 +54,15 @@ struct daemon {
 int daemon_main(const struct daemon_ops *ops, void *ctx, int argc, char **argv);
 /* "ipc:///run/kubarr/storaged.ipc" for a name, owned by caller. */
 char *daemon_ipc_url(const struct daemon *d, const char *name);
+/* The sockets of $KUBARR_RUNTIME_DIR by name ("storaged", "events", ...). */
+struct ipc_client;
+struct ipc_pub;
+struct ipc_sub;
+int daemon_client_open(const struct daemon *d, const char *name, struct ipc_client **c_r,
+    char **err_r);
+int daemon_pub_open(const struct daemon *d, const char *name, struct ipc_pub **p_r, char **err_r);
+int daemon_sub_open(const struct daemon *d, const char *name, void (*fn)(void *, nng_msg *),
+    void *arg, struct ipc_sub **s_r, char **err_r);
 /* Milliseconds since start. */
 uint64_t daemon_uptime_ms(const struct daemon *d);
 /* Version strings compiled into every binary. */

@@ -17,13 +17,8 @@ int
 gateway_backends_open(struct gateway *gw, char **err_r)
 {
 	for (int i = 0; i < GW_BACKEND_COUNT; i++) {
-		char *url = daemon_ipc_url(gw->d, gateway_backend_names[i]);
-		int rc;
-
 		pthread_mutex_init(&gw->ping[i].lock, NULL);
-		rc = ipc_client_open(&gw->backend[i], url, 0, err_r);
-		free(url);
-		if (rc != 0)
+		if (daemon_client_open(gw->d, gateway_backend_names[i], &gw->backend[i], err_r) != 0)
 			return -1;
 	}
 	return 0;

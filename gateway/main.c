@@ -59,12 +59,7 @@ static int
 gateway_start(struct daemon *d, char **err_r)
 {
 	struct gateway *gw = d->ctx;
-	struct proto_service svc = {
-		.daemon = "gateway",
-		.ctx = gw,
-		.stats = gateway_stats,
-		.started_us = d->started_us,
-	};
+	struct proto_service svc = {.ctx = gw, .stats = gateway_stats};
 	struct gw_http_limits lim = {
 		.threads = (unsigned)config_int(&d->cfg, "KUBARR_HTTP_THREADS"),
 		.max_connections = (unsigned)config_int(&d->cfg, "KUBARR_HTTP_MAX_CONNECTIONS"),
@@ -73,7 +68,7 @@ gateway_start(struct daemon *d, char **err_r)
 		.max_body_bytes = (size_t)config_int(&d->cfg, "KUBARR_HTTP_MAX_BODY_BYTES"),
 		.access_log = config_bool(&d->cfg, "KUBARR_ACCESS_LOG"),
 	};
-	char *host = NULL, *url;
+	char *host = NULL;
 	unsigned port = 0;
 	int rc;
 
@@ -86,10 +81,7 @@ gateway_start(struct daemon *d, char **err_r)
 	}
 	if (gateway_backends_open(gw, err_r) != 0)
 		return -1;
-	url = daemon_ipc_url(d, "gateway");
-	rc = proto_server_open(&gw->srv, url, 4, &svc, err_r);
-	free(url);
-	if (rc != 0)
+	if (proto_server_open_daemon(&gw->srv, d, 4, &svc, err_r) != 0)
 		return -1;
 	if (config_parse_addr(config_str(&d->cfg, "KUBARR_HTTP_ADDR"), &host, &port) != 0) {
 		*err_r = xstrdup("KUBARR_HTTP_ADDR: not host:port");

@@ -22,22 +22,11 @@ static int
 metricsd_start(struct daemon *d, char **err_r)
 {
 	struct metricsd *md = d->ctx;
-	struct proto_service svc = {
-		.daemon = "metricsd",
-		.ctx = md,
-		.started_us = d->started_us,
-	};
-	char *url = daemon_ipc_url(d, "metrics");
-	int rc;
+	struct proto_service svc = {.ctx = md};
 
-	rc = ipc_pub_open(&md->metrics, url, err_r);
-	free(url);
-	if (rc != 0)
+	if (daemon_pub_open(d, "metrics", &md->metrics, err_r) != 0)
 		return -1;
-	url = daemon_ipc_url(d, "metricsd");
-	rc = proto_server_open(&md->srv, url, d->ipc_workers, &svc, err_r);
-	free(url);
-	return rc;
+	return proto_server_open_daemon(&md->srv, d, 0, &svc, err_r);
 }
 
 static void

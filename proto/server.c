@@ -192,6 +192,20 @@ proto_server_open(struct proto_server **srv_r, const char *url, int workers,
 	return 0;
 }
 
+int
+proto_server_open_daemon(struct proto_server **srv_r, const struct daemon *d, int workers,
+    struct proto_service *svc, char **err_r)
+{
+	char *url = daemon_ipc_url(d, d->ops->name);
+	int rc;
+
+	svc->daemon = d->ops->name;
+	svc->started_us = d->started_us;
+	rc = proto_server_open(srv_r, url, workers ? workers : d->ipc_workers, svc, err_r);
+	free(url);
+	return rc;
+}
+
 void
 proto_server_close(struct proto_server **srvp, int64_t deadline_us)
 {

@@ -44,6 +44,11 @@ struct proto_service {
 int proto_server_open(struct proto_server **srv_r, const char *url, int workers,
     const struct proto_service *svc, char **err_r);
 void proto_server_close(struct proto_server **srv, int64_t deadline_us);
+/* Serves svc on the daemon's own socket, <runtime dir>/<daemon name>.ipc, with
+ * KUBARR_IPC_WORKERS contexts (or `workers` when non-zero). */
+struct daemon;
+int proto_server_open_daemon(struct proto_server **srv_r, const struct daemon *d, int workers,
+    struct proto_service *svc, char **err_r);
 
 /* Answer a request (any thread, exactly once); frees r. */
 void proto_reply(struct proto_request *r, nng_msg *rep);

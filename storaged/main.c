@@ -33,23 +33,11 @@ static int
 storaged_start(struct daemon *d, char **err_r)
 {
 	struct storaged *sd = d->ctx;
-	struct proto_service svc = {
-		.daemon = "storaged",
-		.ctx = sd,
-		.ping = storaged_ping,
-		.started_us = d->started_us,
-	};
-	char *url = daemon_ipc_url(d, "events");
-	int rc;
+	struct proto_service svc = {.ctx = sd, .ping = storaged_ping};
 
-	rc = ipc_pub_open(&sd->events, url, err_r);
-	free(url);
-	if (rc != 0)
+	if (daemon_pub_open(d, "events", &sd->events, err_r) != 0)
 		return -1;
-	url = daemon_ipc_url(d, "storaged");
-	rc = proto_server_open(&sd->srv, url, d->ipc_workers, &svc, err_r);
-	free(url);
-	return rc;
+	return proto_server_open_daemon(&sd->srv, d, 0, &svc, err_r);
 }
 
 static void
