@@ -70,29 +70,35 @@ daemon_usage(const struct daemon *d, FILE *out)
 	    "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
-static int
-daemon_prepare_runtime_dir(const char *dir)
+int
+daemon_mkdir_p(const char *dir, unsigned mode)
 {
-	struct stat st;
 	char *path = xstrdup(dir);
 
-	/* mkdir -p, each new level 0750 */
-	for (char *p = path + 1; *p != '\0'; p++) {
-		if (*p != '/')
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
 			continue;
+		char saved = *p;
 		*p = '\0';
-		if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+		if (mkdir(path, (mode_t)mode) != 0 && errno != EEXIST) {
 			log_warn("mkdir %s", path);
 			free(path);
 			return -1;
 		}
-		*p = '/';
+		if ((*p = saved) == '\0')
+			break;
 	}
 	free(path);
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-		log_warn("mkdir %s", dir);
+	return 0;
+}
+
+static int
+daemon_prepare_runtime_dir(const char *dir)
+{
+	struct stat st;
+
+	if (daemon_mkdir_p(dir, 0750) != 0)
 		return -1;
-	}
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		log_warnx("runtime dir %s is not a directory", dir);
 		return -1;

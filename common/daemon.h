@@ -63,6 +63,8 @@ int daemon_client_open(const struct daemon *d, const char *name, struct ipc_clie
 int daemon_pub_open(const struct daemon *d, const char *name, struct ipc_pub **p_r, char **err_r);
 int daemon_sub_open(const struct daemon *d, const char *name, void (*fn)(void *, nng_msg *),
     void *arg, struct ipc_sub **s_r, char **err_r);
+/* mkdir -p with each created level at mode; 0 or -1 (errno set, logged). */
+int daemon_mkdir_p(const char *dir, unsigned mode);
 /* Milliseconds since start. */
 uint64_t daemon_uptime_ms(const struct daemon *d);
 /* Version strings compiled into every binary. */

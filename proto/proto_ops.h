@@ -19,7 +19,11 @@
 #define PROTO_OPS(X)                                                              \
 	X(1, PING, ping, "every daemon", "liveness and readiness of a daemon")         \
 	X(2, STATS, stats, "every daemon", "counters and gauges of a daemon")          \
-	X(3, ECHO, echo, "every daemon", "returns its fields: codec and IPC checks, benchmarks")
+	X(3, ECHO, echo, "every daemon", "returns its fields: codec and IPC checks, benchmarks") \
+	X(4, EVENT, event, "storaged, published", "a committed change; caches drop what it names") \
+	X(5, AUDIT_APPEND, audit_append, "storaged", "append one audit log entry")             \
+	X(6, SETTING_GET, setting_get, "storaged", "one public system setting")               \
+	X(7, SETTING_SET, setting_set, "storaged", "create or update a system setting")
 
 /* PING: answered by every daemon.  `ready` is false while a daemon that needs a
  * peer (authd needs storaged) cannot reach it. */
@@ -50,6 +54,45 @@
 	F(KVS, kvs, "k", OPT, "name/value pairs")
 #define PROTO_ECHO_REQ(F) PROTO_ECHO_FIELDS(F)
 #define PROTO_ECHO_REP(F) PROTO_ECHO_FIELDS(F)
+
+/* EVENT: published on events.ipc by storaged after the commit that caused it
+ * (envelope op EVENT, req_id 0).  kind: user, role, session, setting. */
+#define PROTO_EVENT_REQ(F)                                                        \
+	F(STR, kind, "k", REQ, "what changed: user, role, session, setting")          \
+	F(I64, id, "i", REQ, "its id (0 when keyed by text)")                         \
+	F(STR, key, "s", OPT, "its text key (session id, setting key)")
+#define PROTO_EVENT_REP(F)
+
+/* AUDIT_APPEND: one entry of the audit log (API.md section 10). */
+#define PROTO_AUDIT_APPEND_REQ(F)                                                 \
+	F(I64, user_id, "uid", OPT, "acting user")                                    \
+	F(STR, username, "un", OPT, "acting user's name at the time")                 \
+	F(STR, action, "a", REQ, "audit action, e.g. login_failed")                   \
+	F(STR, resource_type, "rt", REQ, "user, role, app, system, invite, session")  \
+	F(STR, resource_id, "rid", OPT, "the resource's id")                          \
+	F(STR, details, "det", OPT, "JSON text")                                      \
+	F(STR, ip_address, "ip", OPT, "client address")                               \
+	F(STR, user_agent, "ua", OPT, "client user agent")                            \
+	F(BOOL, success, "ok", REQ, "whether the action succeeded")                   \
+	F(STR, error_message, "err", OPT, "why it failed")
+#define PROTO_AUDIT_APPEND_REP(F)                                                 \
+	F(I64, id, "i", REQ, "the new entry's id")                                    \
+	F(STR, timestamp, "t", REQ, "RFC 3339 UTC")
+
+/* SETTING_GET / SETTING_SET: system_settings rows.  Secret keys (signing keys)
+ * are refused by SETTING_GET: no read through the gateway returns them. */
+#define PROTO_SETTING_FIELDS(F)                                                   \
+	F(STR, key, "k", REQ, "setting key")                                          \
+	F(STR, value, "v", REQ, "value (text)")                                       \
+	F(STR, description, "d", OPT, "what it is for")                               \
+	F(STR, updated_at, "t", REQ, "RFC 3339 UTC")
+#define PROTO_SETTING_GET_REQ(F) F(STR, key, "k", REQ, "setting key")
+#define PROTO_SETTING_GET_REP(F) PROTO_SETTING_FIELDS(F)
+#define PROTO_SETTING_SET_REQ(F)                                                  \
+	F(STR, key, "k", REQ, "setting key")                                          \
+	F(STR, value, "v", REQ, "value (text)")                                       \
+	F(STR, description, "d", OPT, "what it is for")
+#define PROTO_SETTING_SET_REP(F) PROTO_SETTING_FIELDS(F)
 
 /* Body of every error reply. */
 #define PROTO_ERROR_BODY(F)                                                       \

@@ -1,42 +1,118 @@
 /* kubarr-storaged: the only process that opens the SQLite database.
  *
- * Owns:    the database file (later: migrations, every table, audit, settings,
- *          media files, continuous backup and restore).
- * Serves:  storaged.ipc (req/rep) - PING, STATS; publishes events.ipc
- *          (change events for caches in authd and the gateway).
+ * Owns:    the database file: migrations (migrate.c), one writing connection
+ *          driven by the writer thread with group commit (writer.c), read-only
+ *          connections for the reader pool (readers.c), every table (ops_*.c).
+ * Serves:  storaged.ipc (req/rep): PING, STATS, and the ops of ops.c;
+ *          publishes events.ipc: EVENT after every commit that changed a user,
+ *          role, session or setting, so authd and the gateway drop caches.
  * Calls:   nobody.
- * Keeps:   no privileges beyond its uid; files under KUBARR_DATA_DIR. */
+ * Keeps:   no privileges beyond its uid; files under KUBARR_DATA_DIR.
+ * Ready:   only after migrations ran (it does not listen before). */
 #include <stdlib.h>
+#include <string.h>
 
-#include "daemon.h"
-#include "ipc.h"
 #include "log.h"
-#include "server.h"
-#include "timeutil.h"
+#include "migrate.h"
+#include "storaged.h"
 #include "xmalloc.h"
 
-struct storaged {
-	struct proto_server *srv;
-	struct ipc_pub *events;
+static struct config_var storaged_vars[] = {
+	{.name = "KUBARR_DB_PATH", .kind = CONFIG_PATH, .def = "${KUBARR_DATA_DIR}/kubarr.db",
+	    .help = "the SQLite database file"},
+	{.name = "KUBARR_DB_SYNCHRONOUS", .kind = CONFIG_ENUM, .def = "FULL", .choices = "FULL|NORMAL",
+	    .help = "FULL: a reply means the commit is on disk; NORMAL may lose the last commits on power loss"},
+	{.name = "KUBARR_DB_READERS", .kind = CONFIG_INT, .def = "2", .min = 1, .max = 64,
+	    .help = "read-only connections serving reads in parallel"},
+	{.name = "KUBARR_DB_BUSY_TIMEOUT_MS", .kind = CONFIG_INT, .def = "5000", .min = 0,
+	    .max = 600000, .help = "wait this long for a lock held by another process (backup, sqlite3 shell)"},
+	{.name = "KUBARR_DB_WRITE_BATCH", .kind = CONFIG_INT, .def = "256", .min = 1, .max = 65536,
+	    .help = "most write requests committed together in one transaction"},
 };
+
+static const char storaged_sql_admin[] =
+    "SELECT EXISTS(SELECT 1 FROM user_roles ur JOIN roles r ON r.id = ur.role_id"
+    " JOIN users u ON u.id = ur.user_id WHERE r.name = 'admin' AND u.is_active = 1)";
+
+static void
+storaged_check_admin(struct storaged *sd, struct db_conn *c)
+{
+	sqlite3_stmt *st = db_stmt(c, storaged_sql_admin);
+
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		atomic_store(&sd->admin_exists, sqlite3_column_int(st, 0) != 0);
+	if (st != NULL)
+		sqlite3_reset(st);
+}
+
+/* Writer thread, after each commit. */
+static void
+storaged_after_commit(void *arg, struct db_conn *c, bool users_changed)
+{
+	if (users_changed)
+		storaged_check_admin(arg, c);
+}
 
 static void
 storaged_ping(void *arg, struct proto_ping_rep *rep)
 {
-	(void)arg;
-	/* No database is opened yet, so no admin can exist: setup is required. */
-	rep->admin_exists = false;
+	struct storaged *sd = arg;
+
+	rep->admin_exists = atomic_load(&sd->admin_exists);
 	rep->has_admin_exists = true;
+}
+
+static void
+storaged_stats(void *arg, struct proto_stats *st)
+{
+	struct storaged *sd = arg;
+	struct writer_stats ws = {0};
+
+	if (sd->writer != NULL)
+		writer_stats(sd->writer, &ws);
+	proto_stats_add(st, "schema_version", sd->schema_to);
+	proto_stats_add(st, "write_jobs", (int64_t)ws.jobs);
+	proto_stats_add(st, "write_commits", (int64_t)ws.commits);
+	proto_stats_add(st, "write_failed_commits", (int64_t)ws.failed_commits);
+	proto_stats_add(st, "write_dedup_hits", (int64_t)ws.dedup_hits);
+	proto_stats_add(st, "write_max_batch", (int64_t)ws.max_batch);
 }
 
 static int
 storaged_start(struct daemon *d, char **err_r)
 {
 	struct storaged *sd = d->ctx;
-	struct proto_service svc = {.ctx = sd, .ping = storaged_ping};
+	struct proto_service svc = {.ctx = sd, .ping = storaged_ping, .stats = storaged_stats};
 
+	sd->d = d;
+	sd->dbc.path = config_str(&d->cfg, "KUBARR_DB_PATH");
+	sd->dbc.synchronous = config_str(&d->cfg, "KUBARR_DB_SYNCHRONOUS");
+	sd->dbc.busy_timeout_ms = (int)config_int(&d->cfg, "KUBARR_DB_BUSY_TIMEOUT_MS");
+	if (daemon_mkdir_p(d->data_dir, 0750) != 0) {
+		*err_r = xasprintf("cannot create %s", d->data_dir);
+		return -1;
+	}
+	if (db_open(&sd->wconn, &sd->dbc, false, err_r) != 0)
+		return -1;
+	if (migrate_run(sd->wconn, sd->dbc.path, storaged_migrations, storaged_nmigrations,
+		&sd->schema_from, &sd->schema_to, err_r) != 0)
+		return -1;
+	if (sd->schema_from != sd->schema_to)
+		log_info("database %s migrated from version %d to %d", sd->dbc.path, sd->schema_from,
+		    sd->schema_to);
+	else
+		log_info("database %s at schema version %d", sd->dbc.path, sd->schema_to);
+	storaged_check_admin(sd, sd->wconn);
+	if (readers_start(&sd->readers, &sd->dbc, (int)config_int(&d->cfg, "KUBARR_DB_READERS"),
+		err_r) != 0)
+		return -1;
 	if (daemon_pub_open(d, "events", &sd->events, err_r) != 0)
 		return -1;
+	if (writer_start(&sd->writer, sd->wconn, sd->events,
+		(unsigned)config_int(&d->cfg, "KUBARR_DB_WRITE_BATCH"), storaged_after_commit, sd,
+		err_r) != 0)
+		return -1;
+	ops_register(svc.handlers);
 	return proto_server_open_daemon(&sd->srv, d, 0, &svc, err_r);
 }
 
@@ -45,13 +121,19 @@ storaged_stop(struct daemon *d, int64_t deadline_us)
 {
 	struct storaged *sd = d->ctx;
 
+	/* IPC first (no new work), then the threads drain what was accepted. */
 	proto_server_close(&sd->srv, deadline_us);
+	writer_stop(&sd->writer, deadline_us);
+	readers_stop(&sd->readers);
 	ipc_pub_close(&sd->events);
+	db_close(&sd->wconn);
 }
 
 static const struct daemon_ops storaged_ops = {
 	.name = "storaged",
 	.summary = "kubarr-storaged: owner of the kubarr database (the only process that opens it).",
+	.vars = storaged_vars,
+	.nvars = sizeof(storaged_vars) / sizeof(storaged_vars[0]),
 	.start = storaged_start,
 	.stop = storaged_stop,
 };

@@ -1,0 +1,132 @@
+#include "ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "storaged.h"
+#include "xmalloc.h"
+
+#define OPS_DECODER(name)                                                               \
+	static int ops_decode_##name(struct proto_env *env, void *req, const char **err_r)  \
+	{                                                                                   \
+		return proto_##name##_req_decode(env, req, err_r);                              \
+	}
+OPS_DECODER(audit_append)
+OPS_DECODER(setting_get)
+OPS_DECODER(setting_set)
+
+#define OPS_DEF(NAME, name, is_write, fn)                                               \
+	{PROTO_OP_##NAME, is_write, sizeof(struct proto_##name##_req), ops_decode_##name, fn}
+
+/* Every op storaged serves (PING, STATS and ECHO are answered by proto/server). */
+static const struct op_def ops_table[] = {
+	OPS_DEF(AUDIT_APPEND, audit_append, true, ops_audit_append),
+	OPS_DEF(SETTING_GET, setting_get, false, ops_setting_get),
+	OPS_DEF(SETTING_SET, setting_set, true, ops_setting_set),
+};
+
+static const struct op_def *
+ops_find(unsigned op)
+{
+	for (size_t i = 0; i < sizeof(ops_table) / sizeof(ops_table[0]); i++)
+		if (ops_table[i].op == op)
+			return &ops_table[i];
+	return NULL;
+}
+
+void
+ops_register(proto_handler_fn handlers[PROTO_OP_END])
+{
+	for (size_t i = 0; i < sizeof(ops_table) / sizeof(ops_table[0]); i++)
+		handlers[ops_table[i].op] = ops_handle;
+}
+
+void
+ops_handle(void *arg, struct proto_request *r)
+{
+	struct storaged *sd = arg;
+	const struct op_def *def = ops_find(r->env.op);
+	struct op_job *job;
+	const char *err = NULL;
+
+	if (def == NULL) {
+		proto_reply_error(r, PROTO_UNKNOWN_OP, "unknown op", NULL);
+		return;
+	}
+	job = xcalloc(1, sizeof(*job));
+	job->r = r;
+	job->def = def;
+	job->req = xcalloc(1, def->req_size);
+	job->ctx.sd = sd;
+	job->ctx.req_id = r->env.req_id;
+	job->ctx.op = r->env.op;
+	if (def->decode(&r->env, job->req, &err) != 0) {
+		job->st = op_fail(&job->ctx, PROTO_BAD_REQUEST, err, NULL);
+		ops_finish(job);
+		return;
+	}
+	if (def->write)
+		writer_submit(sd->writer, job);
+	else
+		readers_submit(sd->readers, job);
+}
+
+void
+ops_finish(struct op_job *job)
+{
+	if (job->st == PROTO_OK && job->reply != NULL)
+		proto_reply(job->r, job->reply);
+	else
+		proto_reply_error(job->r, job->st == PROTO_OK ? PROTO_INTERNAL : job->st,
+		    job->ctx.detail ? job->ctx.detail : proto_status_name(job->st), job->ctx.field);
+	free(job->req);
+	free(job);
+}
+
+enum proto_status
+op_fail(struct op_ctx *ctx, enum proto_status st, const char *detail, const char *field)
+{
+	ctx->detail = detail;
+	ctx->field = field;
+	return st;
+}
+
+/* Maps a failed statement to a typed error; constraint failures name the column. */
+enum proto_status
+op_sqlite_fail(struct op_ctx *ctx, int rc)
+{
+	const char *msg = sqlite3_errmsg(ctx->c->db);
+	const char *dot = strrchr(msg, '.');
+	const char *field = dot != NULL ? dot + 1 : NULL;
+
+	switch (rc) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return op_fail(ctx, PROTO_CONFLICT, "already exists", field);
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return op_fail(ctx, PROTO_NOT_FOUND, "a referenced row does not exist", NULL);
+	case SQLITE_CONSTRAINT_NOTNULL:
+		return op_fail(ctx, PROTO_BAD_REQUEST, "a required field is missing", field);
+	case SQLITE_CONSTRAINT_CHECK:
+		return op_fail(ctx, PROTO_BAD_REQUEST, "a field has an invalid value", NULL);
+	default:
+		log_error("db: %s (%d)", msg, rc);
+		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
+	}
+}
+
+void
+op_event(struct op_ctx *ctx, const char *kind, int64_t id, const char *key)
+{
+	struct op_event *e;
+
+	if (ctx->nevents == OP_MAX_EVENTS) {
+		log_error("ops: too many events in one request");
+		return;
+	}
+	e = &ctx->events[ctx->nevents++];
+	e->kind = kind;
+	e->id = id;
+	snprintf(e->key, sizeof(e->key), "%s", key ? key : "");
+}

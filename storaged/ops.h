@@ -1,0 +1,73 @@
+/* ops: how storaged runs an operation.  Each op is a row in ops.c's table:
+ * {op, write?, decoder, exec}.  The IPC handler decodes the request on an nng
+ * thread and queues a job: writes go to the writer thread (group commit, each
+ * job in its own savepoint), reads to the reader pool.  exec runs against the
+ * connection it is given and returns a status; on PROTO_OK it sets *reply_r. */
+#ifndef KUBARR_STORAGED_OPS_H
+#define KUBARR_STORAGED_OPS_H
+
+#include <stdbool.h>
+
+#include "db.h"
+#include "proto.h"
+#include "server.h"
+
+#define OP_MAX_EVENTS 8
+
+struct storaged;
+
+struct op_event {
+	const char *kind;   /* "user", "role", "session", "setting" (static strings) */
+	int64_t id;
+	char key[64];
+};
+
+struct op_ctx {
+	struct db_conn *c;
+	struct storaged *sd;
+	uint64_t req_id;
+	unsigned op;
+	const char *detail;          /* error text (static or from the request's zone) */
+	const char *field;           /* the request field at fault */
+	struct op_event events[OP_MAX_EVENTS];
+	size_t nevents;
+};
+
+typedef enum proto_status (*op_exec_fn)(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
+
+struct op_def {
+	unsigned op;
+	bool write;
+	size_t req_size;
+	int (*decode)(struct proto_env *env, void *req, const char **err_r);
+	op_exec_fn exec;
+};
+
+struct op_job {
+	struct proto_request *r;
+	const struct op_def *def;
+	void *req;                   /* decoded request; strings live in r's zone */
+	struct op_ctx ctx;
+	enum proto_status st;
+	nng_msg *reply;
+	struct op_job *next;
+};
+
+/* The handler for every op in the table (set in proto_service.handlers). */
+void ops_handle(void *sd, struct proto_request *r);
+void ops_register(proto_handler_fn handlers[PROTO_OP_END]);
+/* Sends the job's reply (or its error) and frees it. */
+void ops_finish(struct op_job *job);
+/* Helpers for exec functions. */
+enum proto_status op_fail(struct op_ctx *ctx, enum proto_status st, const char *detail,
+    const char *field);
+enum proto_status op_sqlite_fail(struct op_ctx *ctx, int rc);
+void op_event(struct op_ctx *ctx, const char *kind, int64_t id, const char *key);
+
+/* ops_audit.c, ops_settings.c */
+enum proto_status ops_audit_append(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
+enum proto_status ops_setting_get(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
+enum proto_status ops_setting_set(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
+bool ops_setting_is_secret(const char *key);
+
+#endif

@@ -1,0 +1,26 @@
+/* The storaged context: one per process. */
+#ifndef KUBARR_STORAGED_STORAGED_H
+#define KUBARR_STORAGED_STORAGED_H
+
+#include <stdatomic.h>
+
+#include "daemon.h"
+#include "db.h"
+#include "ipc.h"
+#include "readers.h"
+#include "server.h"
+#include "writer.h"
+
+struct storaged {
+	struct daemon *d;
+	struct db_config dbc;
+	struct db_conn *wconn;       /* the only writing connection (writer thread) */
+	struct writer *writer;
+	struct readers *readers;
+	struct proto_server *srv;
+	struct ipc_pub *events;
+	atomic_bool admin_exists;
+	int schema_from, schema_to;
+};
+
+#endif

@@ -1,0 +1,29 @@
+/* writer: the one thread that owns the writing connection.  It takes every
+ * queued write job at once (up to a batch limit), runs them in one
+ * transaction, each in its own savepoint (a failing job rolls back alone),
+ * records each applied request id with its reply in request_log (a retried
+ * request is answered from there, never applied twice), commits - durable with
+ * synchronous=FULL - and only then replies and publishes change events. */
+#ifndef KUBARR_STORAGED_WRITER_H
+#define KUBARR_STORAGED_WRITER_H
+
+#include <stdint.h>
+
+#include "ops.h"
+
+struct writer;
+struct ipc_pub;
+
+struct writer_stats {
+	uint64_t jobs, commits, dedup_hits, failed_commits, max_batch;
+};
+
+int writer_start(struct writer **w_r, struct db_conn *c, struct ipc_pub *events,
+    unsigned batch_max, void (*after_commit)(void *arg, struct db_conn *c, bool users_changed),
+    void *arg, char **err_r);
+void writer_submit(struct writer *w, struct op_job *job);
+void writer_stats(struct writer *w, struct writer_stats *st);
+/* Finishes what is queued (until deadline), stops the thread. */
+void writer_stop(struct writer **w, int64_t deadline_us);
+
+#endif
