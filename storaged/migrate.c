@@ -66,6 +66,17 @@ migrate_snapshot(struct db_conn *c, const char *path, char **err_r)
 	return 0;
 }
 
+static void
+migrate_rollback(struct db_conn *c)
+{
+	char *err = NULL;
+
+	if (db_exec(c, "ROLLBACK", &err) != 0) {
+		log_error("migrate: rollback: %s", err);
+		free(err);
+	}
+}
+
 int
 migrate_run(struct db_conn *c, const char *db_path, const struct migration *list, size_t n,
     int *from_r, int *to_r, char **err_r)
@@ -106,16 +117,14 @@ migrate_run(struct db_conn *c, const char *db_path, const struct migration *list
 			*err_r = xasprintf("migration %04d_%s failed: %s; rolled back, the database is "
 					   "unchanged at version %d", list[i].version, list[i].name, err, cur);
 			free(err);
-			db_exec(c, "ROLLBACK", &err);
-			free(err);
+			migrate_rollback(c);
 			return -1;
 		}
 		if (sqlite3_prepare_v2(c->db,
 			"INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)", -1,
 			&st, NULL) != SQLITE_OK) {
 			*err_r = xasprintf("record migration: %s", sqlite3_errmsg(c->db));
-			db_exec(c, "ROLLBACK", &err);
-			free(err);
+			migrate_rollback(c);
 			return -1;
 		}
 		sqlite3_bind_int(st, 1, list[i].version);
@@ -124,15 +133,13 @@ migrate_run(struct db_conn *c, const char *db_path, const struct migration *list
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			*err_r = xasprintf("record migration: %s", sqlite3_errmsg(c->db));
 			sqlite3_finalize(st);
-			db_exec(c, "ROLLBACK", &err);
-			free(err);
+			migrate_rollback(c);
 			return -1;
 		}
 		sqlite3_finalize(st);
 	}
 	if (db_exec(c, "COMMIT", err_r) != 0) {
-		db_exec(c, "ROLLBACK", &err);
-		free(err);
+		migrate_rollback(c);
 		return -1;
 	}
 	*to_r = latest;

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tools/deps.sh build
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKUBARR_TESTS=OFF -DKUBARR_BENCH=OFF >/dev/null
-cmake --build build -j"$(nproc)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Only the daemons: the test suite is tools/test.sh's business (same build dir).
+cmake --build build -j"$(nproc)" --target kubarr-storaged kubarr-authd kubarr-metricsd kubarr-gateway
 
 pids=()
 stop() {

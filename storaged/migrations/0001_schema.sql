@@ -30,7 +30,8 @@
 --    work with plain string comparison. Default: strftime('%Y-%m-%dT%H:%M:%fZ','now'). Each one
 --    has a cheap GLOB CHECK on its shape; the CHECK yields NULL (which passes) on a NULL value, so
 --    the same form serves nullable columns. storaged writes updated_at itself (no triggers).
---  * JSON columns are TEXT with CHECK (json_valid(x)) (NULL allowed where the column is nullable).
+--  * JSON columns are TEXT with CHECK (json_valid(x)); a nullable one says `x IS NULL OR` first,
+--    because json_valid(NULL) is 0, not NULL.
 --  * Foreign keys cascade on delete, except where a comment says otherwise. Every foreign key
 --    column is the leading column of some index (the primary key, a UNIQUE constraint or an
 --    explicit index), so deleting a parent row never scans a child table.
@@ -249,7 +250,7 @@ CREATE TABLE audit_logs (
     action         TEXT    NOT NULL CHECK (action <> ''),
     resource_type  TEXT    NOT NULL CHECK (resource_type <> ''),
     resource_id    TEXT,
-    details        TEXT    CHECK (json_valid(details)),
+    details        TEXT    CHECK (details IS NULL OR json_valid(details)),
     ip_address     TEXT,
     user_agent     TEXT,
     success        INTEGER NOT NULL DEFAULT 1 CHECK (success IN (0, 1)),

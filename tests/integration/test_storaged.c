@@ -1,0 +1,368 @@
+/* storaged through its socket, with the real daemons: typed errors, secret
+ * settings, change events, exactly-once retries, group commit, restart and a
+ * database newer than the binary.  The database file is checked directly. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "harness.h"
+#include "ipc.h"
+#include "log.h"
+#include "proto.h"
+
+struct fx {
+	struct harness *h;
+	struct ipc_client *c;
+	char db[256];
+};
+
+static void
+fx_connect(struct fx *f)
+{
+	char url[300];
+	char *err = NULL;
+	long until = harness_now_ms() + 3000;
+
+	snprintf(url, sizeof(url), "ipc://%s/storaged.ipc", harness_runtime_dir(f->h));
+	assert_int_equal(ipc_client_open(&f->c, url, 0, &err), 0);
+	while (!ipc_client_connected(f->c) && harness_now_ms() < until)
+		usleep(2000);
+	assert_true(ipc_client_connected(f->c));
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (harness_start(&f->h) < 0) {
+		harness_free(&f->h);
+		free(f);
+		return -1;
+	}
+	snprintf(f->db, sizeof(f->db), "%s/kubarr.db", harness_data_dir(f->h));
+	fx_connect(f);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	int rc = 0;
+
+	ipc_client_close(&f->c);
+	if (harness_finish(f->h) < 0)
+		rc = -1;
+	harness_free(&f->h);
+	free(f);
+	return rc;
+}
+
+/* Reads one integer from the database file (read-only, beside storaged). */
+static long long
+db_scalar(struct fx *f, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 2000);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+test_audit_append(void **state)
+{
+	struct fx *f = *state;
+	struct proto_audit_append_req req = {
+		.action = "login_failed", .resource_type = "session",
+		.username = "alice", .has_username = true,
+		.details = "{\"reason\":\"bad password\"}", .has_details = true,
+		.ip_address = "192.0.2.7", .has_ip_address = true,
+	};
+	struct proto_audit_append_rep rep;
+	struct proto_reply hold;
+	int64_t first;
+
+	assert_int_equal(proto_audit_append_call_sync(f->c, &req, 2000, &rep, &hold), PROTO_OK);
+	first = rep.id;
+	assert_true(first > 0);
+	assert_int_equal(strlen(rep.timestamp), 24);
+	assert_true(rep.timestamp[10] == 'T' && rep.timestamp[23] == 'Z');
+	proto_reply_fini(&hold);
+	assert_int_equal(proto_audit_append_call_sync(f->c, &req, 2000, &rep, &hold), PROTO_OK);
+	assert_true(rep.id == first + 1);
+	proto_reply_fini(&hold);
+
+	/* typed errors name the field; nothing is written */
+	req.details = "{not json";
+	assert_int_equal(proto_audit_append_call_sync(f->c, &req, 2000, &rep, &hold),
+	    PROTO_BAD_REQUEST);
+	assert_string_equal(hold.detail, "details must be JSON");
+	proto_reply_fini(&hold);
+	req.has_details = false;
+	req.action = "";
+	assert_int_equal(proto_audit_append_call_sync(f->c, &req, 2000, &rep, &hold),
+	    PROTO_BAD_REQUEST);
+	assert_string_equal(hold.detail, "action must not be empty");
+	proto_reply_fini(&hold);
+	assert_int_equal(db_scalar(f, "SELECT COUNT(*) FROM audit_logs"), 2);
+	assert_int_equal(db_scalar(f, "SELECT COUNT(*) FROM audit_logs WHERE username = 'alice'"
+				      " AND ip_address = '192.0.2.7' AND success = 0"), 2);
+}
+
+struct inbox {
+	pthread_mutex_t lock;
+	char kind[32], key[64];
+	int n;
+};
+
+static void
+events_cb(void *arg, nng_msg *msg)
+{
+	struct inbox *in = arg;
+	struct proto_env env;
+	struct proto_event_req ev;
+	const char *err;
+
+	if (proto_env_decode(&env, nng_msg_body(msg), nng_msg_len(msg), &err) == 0 &&
+	    env.op == PROTO_OP_EVENT && proto_event_req_decode(&env, &ev, &err) == 0) {
+		pthread_mutex_lock(&in->lock);
+		snprintf(in->kind, sizeof(in->kind), "%s", ev.kind);
+		snprintf(in->key, sizeof(in->key), "%s", ev.has_key ? ev.key : "");
+		in->n++;
+		pthread_mutex_unlock(&in->lock);
+	}
+	proto_env_fini(&env);
+	nng_msg_free(msg);
+}
+
+static void
+test_settings(void **state)
+{
+	struct fx *f = *state;
+	struct proto_setting_get_req get = {.key = "registration_enabled"};
+	struct proto_setting_get_rep grep;
+	struct proto_setting_set_req set = {.key = "registration_enabled", .value = "true"};
+	struct proto_setting_set_rep srep;
+	struct proto_reply hold;
+	struct inbox in = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct ipc_sub *sub = NULL;
+	char url[300];
+	char *err = NULL;
+	long until;
+
+	snprintf(url, sizeof(url), "ipc://%s/events.ipc", harness_runtime_dir(f->h));
+	assert_int_equal(ipc_sub_open(&sub, url, events_cb, &in, &err), 0);
+	usleep(100000); /* let the subscription connect: pub/sub drops until then */
+
+	assert_int_equal(proto_setting_get_call_sync(f->c, &get, 2000, &grep, &hold), PROTO_OK);
+	assert_string_equal(grep.value, "false"); /* the seed */
+	assert_true(grep.has_description);
+	proto_reply_fini(&hold);
+
+	assert_int_equal(proto_setting_set_call_sync(f->c, &set, 2000, &srep, &hold), PROTO_OK);
+	assert_string_equal(srep.value, "true");
+	assert_true(srep.has_description); /* kept when not given */
+	proto_reply_fini(&hold);
+	assert_int_equal(proto_setting_get_call_sync(f->c, &get, 2000, &grep, &hold), PROTO_OK);
+	assert_string_equal(grep.value, "true");
+	proto_reply_fini(&hold);
+
+	until = harness_now_ms() + 2000;
+	while (harness_now_ms() < until) {
+		pthread_mutex_lock(&in.lock);
+		int n = in.n;
+		pthread_mutex_unlock(&in.lock);
+		if (n > 0)
+			break;
+		usleep(5000);
+	}
+	assert_int_equal(in.n, 1);
+	assert_string_equal(in.kind, "setting");
+	assert_string_equal(in.key, "registration_enabled");
+	ipc_sub_close(&sub);
+
+	get.key = "no_such_key";
+	assert_int_equal(proto_setting_get_call_sync(f->c, &get, 2000, &grep, &hold), PROTO_NOT_FOUND);
+	proto_reply_fini(&hold);
+	set.key = "jwt_private_key";
+	set.value = "-----BEGIN PRIVATE KEY-----";
+	assert_int_equal(proto_setting_set_call_sync(f->c, &set, 2000, &srep, &hold), PROTO_OK);
+	proto_reply_fini(&hold);
+	get.key = "jwt_private_key";
+	assert_int_equal(proto_setting_get_call_sync(f->c, &get, 2000, &grep, &hold), PROTO_FORBIDDEN);
+	proto_reply_fini(&hold);
+}
+
+/* The same request id sent twice (as nng does when a connection drops after
+ * the write) is applied once and answered the same both times. */
+static void
+test_exactly_once(void **state)
+{
+	struct fx *f = *state;
+	struct proto_audit_append_req req = {.action = "dedup", .resource_type = "system", .success = true};
+	uint64_t req_id = proto_next_req_id();
+	nng_msg *rep1 = NULL, *rep2 = NULL;
+
+	assert_int_equal(ipc_client_call_sync(f->c, proto_audit_append_req_msg(req_id, &req), 2000, &rep1),
+	    IPC_OK);
+	assert_int_equal(ipc_client_call_sync(f->c, proto_audit_append_req_msg(req_id, &req), 2000, &rep2),
+	    IPC_OK);
+	assert_int_equal(nng_msg_len(rep1), nng_msg_len(rep2));
+	assert_memory_equal(nng_msg_body(rep1), nng_msg_body(rep2), nng_msg_len(rep1));
+	nng_msg_free(rep1);
+	nng_msg_free(rep2);
+	assert_int_equal(db_scalar(f, "SELECT COUNT(*) FROM audit_logs WHERE action = 'dedup'"), 1);
+}
+
+struct storm {
+	struct ipc_client *c;
+	int n;
+	atomic_int ok;
+};
+
+static void *
+storm_thread(void *arg)
+{
+	struct storm *s = arg;
+	struct proto_audit_append_req req = {.action = "storm", .resource_type = "system", .success = true};
+	struct proto_audit_append_rep rep;
+	struct proto_reply hold;
+
+	for (int i = 0; i < s->n; i++) {
+		if (proto_audit_append_call_sync(s->c, &req, 5000, &rep, &hold) == PROTO_OK)
+			atomic_fetch_add(&s->ok, 1);
+		proto_reply_fini(&hold);
+	}
+	return NULL;
+}
+
+static int64_t
+stat_of(struct fx *f, const char *name)
+{
+	struct proto_stats_req req = {0};
+	struct proto_stats_rep rep;
+	struct proto_reply hold;
+	int64_t v = -1;
+
+	assert_int_equal(proto_stats_call_sync(f->c, &req, 2000, &rep, &hold), PROTO_OK);
+	for (size_t i = 0; i < rep.counters.n; i++)
+		if (strcmp(rep.counters.v[i].key, name) == 0)
+			v = rep.counters.v[i].val;
+	proto_reply_fini(&hold);
+	return v;
+}
+
+/* 16 concurrent writers: every write acknowledged and present, in fewer
+ * commits than writes (group commit). */
+static void
+test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	enum { THREADS = 16, EACH = 25 };
+	struct storm s = {.c = f->c, .n = EACH};
+	pthread_t t[THREADS];
+	int64_t jobs0 = stat_of(f, "write_jobs"), commits0 = stat_of(f, "write_commits");
+
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, storm_thread, &s);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(atomic_load(&s.ok), THREADS * EACH);
+	assert_int_equal(db_scalar(f, "SELECT COUNT(*) FROM audit_logs WHERE action = 'storm'"),
+	    THREADS * EACH);
+	assert_int_equal(stat_of(f, "write_jobs") - jobs0, THREADS * EACH);
+	assert_true(stat_of(f, "write_commits") - commits0 < THREADS * EACH);
+	assert_true(stat_of(f, "write_max_batch") > 1);
+}
+
+static void
+test_restart_keeps_data_and_schema(void **state)
+{
+	struct fx *f = *state;
+	struct proto_setting_set_req set = {.key = "marker", .value = "kept"};
+	struct proto_setting_set_rep srep;
+	struct proto_setting_get_req get = {.key = "marker"};
+	struct proto_setting_get_rep grep;
+	struct proto_reply hold;
+
+	assert_int_equal(proto_setting_set_call_sync(f->c, &set, 2000, &srep, &hold), PROTO_OK);
+	proto_reply_fini(&hold);
+	assert_int_equal(harness_kill(f->h, "storaged", SIGKILL), 0);
+	assert_int_equal(harness_restart(f->h, "storaged"), 0);
+	ipc_client_close(&f->c);
+	fx_connect(f);
+	assert_int_equal(proto_setting_get_call_sync(f->c, &get, 2000, &grep, &hold), PROTO_OK);
+	assert_string_equal(grep.value, "kept");
+	proto_reply_fini(&hold);
+	assert_int_equal(stat_of(f, "schema_version"), db_scalar(f, "SELECT MAX(version) FROM schema_migrations"));
+	assert_int_equal(db_scalar(f, "SELECT COUNT(*) FROM schema_migrations"),
+	    db_scalar(f, "SELECT MAX(version) FROM schema_migrations"));
+}
+
+/* A database from a newer kubarr: storaged refuses it and exits 1, clearly. */
+static void
+test_newer_database_refused(void **state)
+{
+	struct fx *f = *state;
+	struct harness_run_result r;
+	sqlite3 *db;
+	const char *args[] = {NULL};
+
+	assert_int_equal(harness_kill(f->h, "storaged", SIGTERM), 0);
+	usleep(300000);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (9999, 'future',"
+					  " '2030-01-01T00:00:00.000Z')", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(harness_run(f->h, "storaged", args, 5000, &r), 0);
+	assert_true(WIFEXITED(r.wait_status));
+	assert_int_equal(WEXITSTATUS(r.wait_status), 1);
+	assert_non_null(strstr(r.err, "version 9999 is newer"));
+	harness_run_result_free(&r);
+	/* put it back so the harness can stop cleanly */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM schema_migrations WHERE version = 9999",
+					  NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(harness_restart(f->h, "storaged"), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_audit_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exactly_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_keeps_data_and_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_database_refused, setup, teardown),
+	};
+
+	log_init("test");
+	log_set_level(LOG_LEVEL_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
