@@ -297,6 +297,8 @@ daemon_main(const struct daemon_ops *ops, void *ctx, int argc, char **argv)
 	if (ops->start(&d, &err) != 0) {
 		log_error("start failed: %s", err ? err : "unknown error");
 		free(err);
+		/* release whatever start opened; every stop tolerates partial state */
+		ops->stop(&d, time_mono_us());
 		rc = 1;
 		goto out;
 	}

@@ -30,7 +30,8 @@ struct daemon_ops {
 	void (*tick)(struct daemon *d);
 	/* SIGHUP (optional). */
 	void (*reload)(struct daemon *d);
-	/* Stop accepting, drain in-flight work until deadline_us (monotonic), release all. */
+	/* Stop accepting, drain in-flight work until deadline_us (monotonic), release all.
+	 * Also called after a failed start: must tolerate what start did not open. */
 	void (*stop)(struct daemon *d, int64_t deadline_us);
 	/* Subcommands (optional): returns an exit code, or -1 when argv[0] is not one. */
 	int (*command)(struct daemon *d, int argc, char **argv);

@@ -62,9 +62,11 @@ ipc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		break;
 	case NNG_PIPE_EV_ADD_POST:
 		atomic_fetch_add(&pc->connected, 1);
+		log_debug("ipc %s: pipe %u up", pc->url, nng_pipe_id(p));
 		break;
 	case NNG_PIPE_EV_REM_POST:
 		atomic_fetch_sub(&pc->connected, 1);
+		log_debug("ipc %s: pipe %u down", pc->url, nng_pipe_id(p));
 		break;
 	default:
 		break;
@@ -131,8 +133,15 @@ struct ipc_server {
 	atomic_int busy;
 	atomic_bool draining;
 	atomic_ullong served;
+	atomic_ullong relistens;
 	struct ipc_peer_check peers;
 	char *url;
+	/* listener watchdog: see ipc_server_monitor */
+	pthread_t monitor;
+	bool monitor_started;
+	pthread_mutex_t mlock;
+	pthread_cond_t mcond;
+	bool mstop;
 };
 
 static void
@@ -160,6 +169,12 @@ ipc_call_cb(void *arg)
 	}
 	call->state = IPC_CALL_BUSY;
 	atomic_fetch_add(&srv->busy, 1);
+	if (nng_msg_len(nng_aio_get_msg(call->aio)) == 0) {
+		/* a liveness probe (never a valid message): echo it, uncounted */
+		atomic_fetch_sub(&srv->served, 1);
+		ipc_call_reply(call, nng_aio_get_msg(call->aio));
+		return;
+	}
 	srv->fn(srv->arg, call, nng_aio_get_msg(call->aio));
 }
 
@@ -170,6 +185,82 @@ ipc_call_reply(struct ipc_call *call, nng_msg *rep)
 	call->state = IPC_CALL_SEND;
 	nng_aio_set_msg(call->aio, rep);
 	nng_ctx_send(call->ctx, call->aio);
+}
+
+/* nng 1.5.2 (Debian 12) has a bug (nng issue #1518, fixed after 1.5.2): a
+ * peer that disconnects during the connection handshake leaves the listener
+ * accepting connections it never reads.  Clients then hold pipes that look
+ * connected and every request times out, until the server restarts.  So every
+ * second the server sends itself a probe through its own socket; two failed
+ * probes in a row and the listener is closed and opened again. */
+#define IPC_MONITOR_PERIOD_MS 1000
+#define IPC_PROBE_TIMEOUT_MS 300
+
+/* A probe on a fresh connection: the stall only affects new connections. */
+static enum ipc_status
+ipc_probe(const char *url)
+{
+	struct ipc_client *c = NULL;
+	nng_msg *req, *rep = NULL;
+	enum ipc_status st = IPC_DOWN;
+	char *err = NULL;
+	int64_t until = time_mono_us() + IPC_PROBE_TIMEOUT_MS * 1000;
+
+	if (ipc_client_open(&c, url, 1, &err) != 0) {
+		free(err);
+		return IPC_ERROR;
+	}
+	while (!ipc_client_connected(c) && time_mono_us() < until) {
+		struct timespec ts = {.tv_nsec = 2000000};
+		nanosleep(&ts, NULL);
+	}
+	if (ipc_client_connected(c) && nng_msg_alloc(&req, 0) == 0) {
+		st = ipc_client_call_sync(c, req, IPC_PROBE_TIMEOUT_MS, &rep);
+		nng_msg_free(rep);
+	}
+	ipc_client_close(&c);
+	return st;
+}
+
+static void
+ipc_server_relisten(struct ipc_server *srv)
+{
+	int rv;
+
+	log_warnx("ipc %s: listener stalled (nng 1.5.2 handshake bug); listening again", srv->url);
+	atomic_fetch_add(&srv->relistens, 1);
+	nng_listener_close(srv->listener);
+	if ((rv = ipc_listen(srv->sock, srv->url, &srv->listener)) != 0)
+		log_warnx("ipc %s: listen again: %s", srv->url, nng_strerror(rv));
+}
+
+static void *
+ipc_server_monitor(void *arg)
+{
+	struct ipc_server *srv = arg;
+	int failures = 0;
+
+	pthread_mutex_lock(&srv->mlock);
+	while (!srv->mstop) {
+		struct timespec ts;
+		enum ipc_status st;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += IPC_MONITOR_PERIOD_MS / 1000;
+		pthread_cond_timedwait(&srv->mcond, &srv->mlock, &ts);
+		if (srv->mstop)
+			break;
+		pthread_mutex_unlock(&srv->mlock);
+		st = ipc_probe(srv->url);
+		failures = st == IPC_OK ? 0 : failures + 1;
+		if (failures >= 2) {
+			ipc_server_relisten(srv);
+			failures = 0;
+		}
+		pthread_mutex_lock(&srv->mlock);
+	}
+	pthread_mutex_unlock(&srv->mlock);
+	return NULL;
 }
 
 int
@@ -212,6 +303,14 @@ ipc_server_open(struct ipc_server **srv_r, const char *url, int workers, ipc_han
 	}
 	for (int i = 0; i < srv->ncalls; i++)
 		nng_ctx_recv(srv->calls[i].ctx, srv->calls[i].aio);
+	pthread_mutex_init(&srv->mlock, NULL);
+	pthread_cond_init(&srv->mcond, NULL);
+	if (pthread_create(&srv->monitor, NULL, ipc_server_monitor, srv) != 0) {
+		*err_r = xasprintf("ipc server %s: cannot start its monitor", url);
+		ipc_server_close(&srv, 0);
+		return -1;
+	}
+	srv->monitor_started = true;
 	*srv_r = srv;
 	return 0;
 fail:
@@ -228,6 +327,15 @@ ipc_server_close(struct ipc_server **srvp, int64_t deadline_us)
 	if (srv == NULL)
 		return;
 	*srvp = NULL;
+	if (srv->monitor_started) {
+		pthread_mutex_lock(&srv->mlock);
+		srv->mstop = true;
+		pthread_cond_signal(&srv->mcond);
+		pthread_mutex_unlock(&srv->mlock);
+		pthread_join(srv->monitor, NULL);
+		pthread_mutex_destroy(&srv->mlock);
+		pthread_cond_destroy(&srv->mcond);
+	}
 	atomic_store(&srv->draining, true);
 	nng_listener_close(srv->listener);
 	while (atomic_load(&srv->busy) > 0 && time_mono_us() < deadline_us) {
@@ -252,6 +360,12 @@ uint64_t
 ipc_server_served(const struct ipc_server *srv)
 {
 	return atomic_load(&srv->served);
+}
+
+uint64_t
+ipc_server_relistens(const struct ipc_server *srv)
+{
+	return atomic_load(&srv->relistens);
 }
 
 uint64_t

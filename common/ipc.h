@@ -2,6 +2,7 @@
  * messages they carry (proto/ does).
  *
  * Server: a rep0 socket with N contexts, each receiving one request at a time;
+ * an empty message is a liveness probe, answered here (never a valid message);
  * the handler runs on an nng callback thread and answers with ipc_call_reply,
  * then or later from any thread.  Peers whose uid is neither ours nor root are
  * refused before their first message.  Sockets are created 0660.
@@ -38,6 +39,8 @@ void ipc_call_reply(struct ipc_call *call, nng_msg *rep);
 void ipc_server_close(struct ipc_server **srv, int64_t deadline_us);
 uint64_t ipc_server_served(const struct ipc_server *srv);
 uint64_t ipc_server_refused_peers(const struct ipc_server *srv);
+/* Times the listener was found stalled and opened again (see ipc.c). */
+uint64_t ipc_server_relistens(const struct ipc_server *srv);
 
 struct ipc_client;
 typedef void (*ipc_reply_fn)(void *arg, enum ipc_status st, nng_msg *rep);

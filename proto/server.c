@@ -107,6 +107,7 @@ proto_server_stats(struct proto_server *srv, struct proto_request *r)
 	proto_stats_add(st, "ipc_bad_requests", (int64_t)atomic_load(&srv->bad_requests));
 	proto_stats_add(st, "ipc_unknown_ops", (int64_t)atomic_load(&srv->unknown_ops));
 	proto_stats_add(st, "ipc_refused_peers", (int64_t)ipc_server_refused_peers(srv->ipc));
+	proto_stats_add(st, "ipc_relistens", (int64_t)ipc_server_relistens(srv->ipc));
 #define PROTO_X_OPSTAT(num, NAME, name, by, doc) \
 	proto_stats_add(st, "op_" #name, (int64_t)atomic_load(&srv->per_op[num]));
 	PROTO_OPS(PROTO_X_OPSTAT)
@@ -156,6 +157,7 @@ proto_server_handle(void *arg, struct ipc_call *call, nng_msg *msg)
 		return;
 	}
 	log_set_req(r->env.req_id);
+	log_debug("ipc: %s request", proto_op_name(r->env.op));
 	if (r->env.status != PROTO_OK) {
 		proto_reply_error(r, PROTO_BAD_REQUEST, "a request must have status ok", NULL);
 	} else if (r->env.op == PROTO_OP_PING) {

@@ -66,6 +66,7 @@ ops_handle(void *arg, struct proto_request *r)
 		ops_finish(job);
 		return;
 	}
+	log_debug("op %s queued for the %s", proto_op_name(def->op), def->write ? "writer" : "readers");
 	if (def->write)
 		writer_submit(sd->writer, job);
 	else
@@ -75,6 +76,7 @@ ops_handle(void *arg, struct proto_request *r)
 void
 ops_finish(struct op_job *job)
 {
+	log_debug("op %s done: %s", proto_op_name(job->def->op), proto_status_name(job->st));
 	if (job->st == PROTO_OK && job->reply != NULL)
 		proto_reply(job->r, job->reply);
 	else

@@ -15,8 +15,8 @@
  *       VALUES (v, ...)[, (v, ...)]... [ON CONFLICT DO NOTHING];
  * Values: NULL, TRUE/FALSE, numbers with an optional sign, '...' (with ''),
  * E'...' (\b \f \n \r \t \ooo \xHH \uXXXX \UXXXXXXXX, \c for any other c),
- * B'...'/X'...' bit strings (their text, unchanged), each optionally followed
- * by casts ('{}'::jsonb, 'x'::character varying(10)[]), which are dropped.
+ * B'0101' bit strings (as the string "0101"), each optionally followed by
+ * casts ('{}'::jsonb, 'x'::character varying(10)[]), which are dropped.
  * COPY is refused (dump with --inserts); anything else is an error.
  *
  * Strings must be valid UTF-8 without NUL bytes.  Unquoted identifiers are

@@ -562,5 +562,10 @@ main(void)
 
 	log_init("test");
 	log_set_level(LOG_LEVEL_ERROR);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	{
+		int rc = cmocka_run_group_tests(tests, NULL, NULL);
+
+		nng_fini(); /* let nng's reaper free closed sockets before exit */
+		return rc;
+	}
 }

@@ -1,0 +1,3 @@
+COPY public.users (id, name) FROM stdin;
+1	x
+\.
