@@ -147,6 +147,23 @@ proto_put_KVS(msgpack_packer *pk, struct proto_kvs v)
 		proto_put_##type(pk, m->name);          \
 	}
 
+/* Records: each one a map like a body; a list of them an array. */
+#define PROTO_X_REC_ENCODER(rec)                                                  \
+	__attribute__((unused)) static void proto_put_RECS_##rec(msgpack_packer *pk,   \
+	    struct proto_recs_##rec v)                                                \
+	{                                                                             \
+		msgpack_pack_array(pk, v.n);                                              \
+		for (size_t i = 0; i < v.n; i++) {                                        \
+			const struct proto_rec_##rec *m = &v.v[i];                            \
+			size_t n = 0;                                                         \
+			PROTO_REC_##rec(PROTO_F_COUNT)                                        \
+			msgpack_pack_map(pk, n);                                              \
+			PROTO_REC_##rec(PROTO_F_PACK)                                         \
+			(void)m;                                                              \
+		}                                                                         \
+	}
+PROTO_RECORDS(PROTO_X_REC_ENCODER)
+
 #define PROTO_GEN_ENCODER(fn, stype, FIELDS)                            \
 	static void fn##_body(msgpack_packer *pk, const stype *m)           \
 	{                                                                    \
@@ -377,12 +394,11 @@ proto_get_KVS(const msgpack_object *o, msgpack_zone *z, struct proto_kvs *v, con
 		return -1;                                                                         \
 	}
 
-#define PROTO_GEN_DECODER(fn, stype, FIELDS)                                               \
-	int fn(struct proto_env *env, stype *m, const char **err_r)                            \
+#define PROTO_GEN_MAP_DECODER(fn, stype, FIELDS)                                           \
+	static int fn(const msgpack_object *obj, msgpack_zone *z, stype *m, const char **err_r) \
 	{                                                                                      \
 		enum { FIELDS(PROTO_F_IDX) PROTO_IDX_END_ };                                       \
-		const msgpack_object_map *map = &env->body->via.map;                               \
-		msgpack_zone *z = env->up.zone;                                                    \
+		const msgpack_object_map *map = &obj->via.map;                                     \
 		uint64_t seen = 0;                                                                 \
 		const char *why = NULL;                                                            \
 		_Static_assert(PROTO_IDX_END_ <= 64, "too many fields");                           \
@@ -404,6 +420,47 @@ proto_get_KVS(const msgpack_object *o, msgpack_zone *z, struct proto_kvs *v, con
 		FIELDS(PROTO_F_REQUIRED)                                                           \
 		(void)z; (void)why; (void)seen;                                                    \
 		return 0;                                                                          \
+	}
+
+/* Records decode like bodies; a failure names the record's index. */
+#define PROTO_X_REC_DECODER(rec)                                                             \
+	PROTO_GEN_MAP_DECODER(proto_rec_##rec##_decode, struct proto_rec_##rec, PROTO_REC_##rec)  \
+	__attribute__((unused)) static int proto_get_RECS_##rec(const msgpack_object *o,         \
+	    msgpack_zone *z,                                                                     \
+	    struct proto_recs_##rec *v, const char **why)                                        \
+	{                                                                                        \
+		struct proto_rec_##rec *out;                                                         \
+		if (o->type != MSGPACK_OBJECT_ARRAY) {                                               \
+			*why = "expected an array of records";                                           \
+			return -1;                                                                       \
+		}                                                                                    \
+		out = msgpack_zone_malloc(z, sizeof(*out) * (o->via.array.size + 1u));               \
+		if (out == NULL) {                                                                   \
+			*why = "out of memory";                                                          \
+			return -1;                                                                       \
+		}                                                                                    \
+		for (uint32_t i = 0; i < o->via.array.size; i++) {                                   \
+			const char *err = NULL;                                                          \
+			if (o->via.array.ptr[i].type != MSGPACK_OBJECT_MAP) {                            \
+				*why = proto_zfmt(z, "record %u: expected a map", i);                        \
+				return -1;                                                                   \
+			}                                                                                \
+			if (proto_rec_##rec##_decode(&o->via.array.ptr[i], z, &out[i], &err) != 0) {     \
+				*why = proto_zfmt(z, "record %u: %s", i, err);                               \
+				return -1;                                                                   \
+			}                                                                                \
+		}                                                                                    \
+		v->v = out;                                                                          \
+		v->n = o->via.array.size;                                                            \
+		return 0;                                                                            \
+	}
+PROTO_RECORDS(PROTO_X_REC_DECODER)
+
+#define PROTO_GEN_DECODER(fn, stype, FIELDS)                                                 \
+	PROTO_GEN_MAP_DECODER(fn##_map, stype, FIELDS)                                           \
+	int fn(struct proto_env *env, stype *m, const char **err_r)                              \
+	{                                                                                        \
+		return fn##_map(env->body, env->up.zone, m, err_r);                                  \
 	}
 
 #define PROTO_X_DECODERS(num, NAME, name, by, doc)                                           \

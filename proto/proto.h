@@ -70,6 +70,16 @@ struct proto_kvs {
 #define PROTO_HAS_OPT(name) bool has_##name;
 #define PROTO_F_DECL(type, name, key, req, doc) PROTO_CTYPE_##type name; PROTO_HAS_##req(name)
 
+/* Records first: struct proto_rec_<rec> and struct proto_recs_<rec>. */
+#define PROTO_X_REC_STRUCTS(rec)                                                  \
+	struct proto_rec_##rec { PROTO_REC_##rec(PROTO_F_DECL) char unused_; };         \
+	struct proto_recs_##rec {                                                      \
+		const struct proto_rec_##rec *v;                                           \
+		size_t n;                                                                  \
+	};
+PROTO_RECORDS(PROTO_X_REC_STRUCTS)
+#undef PROTO_X_REC_STRUCTS
+
 /* struct proto_<op>_req / _rep, and struct proto_error. */
 #define PROTO_X_STRUCTS(num, NAME, name, by, doc)                                 \
 	struct proto_##name##_req { PROTO_##NAME##_REQ(PROTO_F_DECL) char unused_; };  \

@@ -8,7 +8,13 @@
  *   without breaking an older peer.
  *
  * Types: STR (UTF-8 text, no NUL), U64, I64, BOOL, BIN (bytes), STRS (array of
- * STR), KVS (array of [STR, I64] pairs).
+ * STR), KVS (array of [STR, I64] pairs), and RECS_<rec>: an array of records.
+ *
+ * Records: a family declares PROTO_RECORDS_<FAMILY>(R) listing R(rec) for each
+ * record, its fields PROTO_REC_<rec>(F) (any type but RECS), and one line
+ *   #define PROTO_CTYPE_RECS_<rec> struct proto_recs_<rec>
+ * which gives struct proto_rec_<rec> {fields} and struct proto_recs_<rec>
+ * {const struct proto_rec_<rec> *v; size_t n;}.
  *
  * Envelope of every message: msgpack [version, op, req_id, status, body-map].
  * A reply carries the request's op and req_id; an error reply (status != ok)
@@ -16,7 +22,25 @@
 #ifndef KUBARR_PROTO_OPS_H
 #define KUBARR_PROTO_OPS_H
 
-#define PROTO_OPS(X)                                                              \
+/* Families of ops live in their own headers, each with its own number range:
+ *   1-99 core (this file), 100-199 users and roles (proto_ops_users.h),
+ *   200-299 sessions, invites, recovery codes, OAuth (proto_ops_sessions.h),
+ *   300-399 audit (this file). */
+#include "proto_ops_sessions.h"
+#include "proto_ops_users.h"
+
+#define PROTO_OPS(X) PROTO_OPS_CORE(X) PROTO_OPS_USERS(X) PROTO_OPS_SESSIONS(X)
+#define PROTO_RECORDS(R) PROTO_RECORDS_CORE(R) PROTO_RECORDS_USERS(R) PROTO_RECORDS_SESSIONS(R)
+
+/* Core records. */
+#define PROTO_RECORDS_CORE(R) R(echo_item)
+#define PROTO_REC_echo_item(F)                                                    \
+	F(STR, name, "n", REQ, "a name")                                              \
+	F(I64, value, "v", REQ, "a value")                                            \
+	F(STRS, tags, "t", OPT, "optional tags")
+#define PROTO_CTYPE_RECS_echo_item struct proto_recs_echo_item
+
+#define PROTO_OPS_CORE(X)                                                         \
 	X(1, PING, ping, "every daemon", "liveness and readiness of a daemon")         \
 	X(2, STATS, stats, "every daemon", "counters and gauges of a daemon")          \
 	X(3, ECHO, echo, "every daemon", "returns its fields: codec and IPC checks, benchmarks") \
@@ -51,7 +75,8 @@
 	F(BOOL, b, "b", OPT, "boolean")                                               \
 	F(BIN, bin, "x", OPT, "bytes")                                                \
 	F(STRS, strs, "l", OPT, "list of text")                                       \
-	F(KVS, kvs, "k", OPT, "name/value pairs")
+	F(KVS, kvs, "k", OPT, "name/value pairs")                                     \
+	F(RECS_echo_item, items, "r", OPT, "records")
 #define PROTO_ECHO_REQ(F) PROTO_ECHO_FIELDS(F)
 #define PROTO_ECHO_REP(F) PROTO_ECHO_FIELDS(F)
 

@@ -7,39 +7,46 @@
 #include "storaged.h"
 #include "xmalloc.h"
 
-#define OPS_DECODER(name)                                                               \
-	static int ops_decode_##name(struct proto_env *env, void *req, const char **err_r)  \
-	{                                                                                   \
-		return proto_##name##_req_decode(env, req, err_r);                              \
+#define OPS_X_DECODER(num, NAME, name, by, doc)                                          \
+	int ops_decode_##name(struct proto_env *env, void *req, const char **err_r)          \
+	{                                                                                    \
+		return proto_##name##_req_decode(env, req, err_r);                               \
 	}
-OPS_DECODER(audit_append)
-OPS_DECODER(setting_get)
-OPS_DECODER(setting_set)
+PROTO_OPS(OPS_X_DECODER)
+#undef OPS_X_DECODER
 
-#define OPS_DEF(NAME, name, is_write, fn)                                               \
-	{PROTO_OP_##NAME, is_write, sizeof(struct proto_##name##_req), ops_decode_##name, fn}
-
-/* Every op storaged serves (PING, STATS and ECHO are answered by proto/server). */
-static const struct op_def ops_table[] = {
-	OPS_DEF(AUDIT_APPEND, audit_append, true, ops_audit_append),
-	OPS_DEF(SETTING_GET, setting_get, false, ops_setting_get),
-	OPS_DEF(SETTING_SET, setting_set, true, ops_setting_set),
+/* Every family of ops storaged serves (PING, STATS and ECHO are answered by
+ * proto/server.c). */
+static const struct op_family *const ops_families[] = {
+	&ops_family_core,
+	&ops_family_users,
+	&ops_family_sessions,
 };
+#define OPS_NFAMILIES (sizeof(ops_families) / sizeof(ops_families[0]))
+
+static const struct op_def *ops_by_op[PROTO_OP_END];
 
 static const struct op_def *
 ops_find(unsigned op)
 {
-	for (size_t i = 0; i < sizeof(ops_table) / sizeof(ops_table[0]); i++)
-		if (ops_table[i].op == op)
-			return &ops_table[i];
-	return NULL;
+	return op < PROTO_OP_END ? ops_by_op[op] : NULL;
 }
 
 void
 ops_register(proto_handler_fn handlers[PROTO_OP_END])
 {
-	for (size_t i = 0; i < sizeof(ops_table) / sizeof(ops_table[0]); i++)
-		handlers[ops_table[i].op] = ops_handle;
+	for (size_t f = 0; f < OPS_NFAMILIES; f++) {
+		for (size_t i = 0; i < ops_families[f]->n; i++) {
+			const struct op_def *def = &ops_families[f]->ops[i];
+
+			if (def->op >= PROTO_OP_END || ops_by_op[def->op] != NULL) {
+				log_error("ops: op %u registered twice or out of range", def->op);
+				abort();
+			}
+			ops_by_op[def->op] = def;
+			handlers[def->op] = ops_handle;
+		}
+	}
 }
 
 void

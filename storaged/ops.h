@@ -53,6 +53,23 @@ struct op_job {
 	struct op_job *next;
 };
 
+/* Decoders for every op's request, generated in ops.c: ops_decode_<name>. */
+#define OPS_X_DECODER_DECL(num, NAME, name, by, doc) \
+	int ops_decode_##name(struct proto_env *env, void *req, const char **err_r);
+PROTO_OPS(OPS_X_DECODER_DECL)
+#undef OPS_X_DECODER_DECL
+
+/* A row of a family's table: OPS_DEF(AUDIT_APPEND, audit_append, true, ops_audit_append). */
+#define OPS_DEF(NAME, name, is_write, fn) \
+	{PROTO_OP_##NAME, is_write, sizeof(struct proto_##name##_req), ops_decode_##name, fn}
+
+/* Each family file (ops_<family>.c) exports its table; ops.c lists the families. */
+struct op_family {
+	const struct op_def *ops;
+	size_t n;
+};
+extern const struct op_family ops_family_core, ops_family_users, ops_family_sessions;
+
 /* The handler for every op in the table (set in proto_service.handlers). */
 void ops_handle(void *sd, struct proto_request *r);
 void ops_register(proto_handler_fn handlers[PROTO_OP_END]);
@@ -64,7 +81,7 @@ enum proto_status op_fail(struct op_ctx *ctx, enum proto_status st, const char *
 enum proto_status op_sqlite_fail(struct op_ctx *ctx, int rc);
 void op_event(struct op_ctx *ctx, const char *kind, int64_t id, const char *key);
 
-/* ops_audit.c, ops_settings.c */
+/* ops_audit.c, ops_settings.c (the core family, listed in ops_core.c) */
 enum proto_status ops_audit_append(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
 enum proto_status ops_setting_get(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
 enum proto_status ops_setting_set(struct op_ctx *ctx, const void *req, nng_msg **reply_r);

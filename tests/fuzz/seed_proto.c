@@ -1,6 +1,7 @@
 /* Writes a seed corpus for fuzz_proto: one valid message per op direction
  * with every field set, and an error reply.  Generated from proto_ops.h, so a
  * new op gets seeds without anyone remembering to add them. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,16 +28,30 @@ static const char *const seed_list[] = {"a", "bc"};
 static const struct proto_kv seed_kvs[] = {{"k", -5}, {"j", 7}};
 static const uint8_t seed_bytes[] = {1, 2, 3};
 
-#define SEED_STR(x) (x) = "seed"
-#define SEED_U64(x) (x) = 300
-#define SEED_I64(x) (x) = -300
-#define SEED_BOOL(x) (x) = true
-#define SEED_BIN(x) ((x).ptr = seed_bytes, (x).len = sizeof(seed_bytes))
-#define SEED_STRS(x) ((x).v = (const char **)seed_list, (x).n = 2)
-#define SEED_KVS(x) ((x).v = seed_kvs, (x).n = 2)
+static void seed_STR(const char **x) { *x = "seed"; }
+static void seed_U64(uint64_t *x) { *x = 300; }
+static void seed_I64(int64_t *x) { *x = -300; }
+static void seed_BOOL(bool *x) { *x = true; }
+static void seed_BIN(struct proto_bin *x) { x->ptr = seed_bytes; x->len = sizeof(seed_bytes); }
+static void seed_STRS(struct proto_strs *x) { x->v = (const char **)seed_list; x->n = 2; }
+static void seed_KVS(struct proto_kvs *x) { x->v = seed_kvs; x->n = 2; }
 #define SEED_HAS_REQ(m, name)
 #define SEED_HAS_OPT(m, name) (m).has_##name = true;
-#define SEED_F(type, name, key, req, doc) SEED_##type(m.name); SEED_HAS_##req(m, name)
+#define SEED_F(type, name, key, req, doc) seed_##type(&m.name); SEED_HAS_##req(m, name)
+
+/* One seed record per list. */
+#define SEED_X_REC(rec)                                                       \
+	static struct proto_rec_##rec seed_rec_##rec;                             \
+	__attribute__((unused)) static void seed_RECS_##rec(struct proto_recs_##rec *x) \
+	{                                                                         \
+		struct proto_rec_##rec m;                                             \
+		memset(&m, 0, sizeof(m));                                             \
+		PROTO_REC_##rec(SEED_F)                                               \
+		seed_rec_##rec = m;                                                   \
+		x->v = &seed_rec_##rec;                                               \
+		x->n = 1;                                                             \
+	}
+PROTO_RECORDS(SEED_X_REC)
 
 int
 main(int argc, char **argv)

@@ -67,6 +67,31 @@ cmp_KVS(const struct proto_kvs *a, const struct proto_kvs *b)
 #define CHECK_HAS_OPT(m, name) assert_true((m).has_##name);
 #define CMP_F(type, name, key, req, doc) cmp_##type(&in.name, &out.name); CHECK_HAS_##req(out, name)
 
+/* Records: two sample records per list, compared field by field. */
+#define REC_SAMPLES(rec)                                                                   \
+	static struct proto_rec_##rec sample_rec_##rec[2];                                     \
+	__attribute__((unused)) static void sample_RECS_##rec(struct proto_recs_##rec *v)      \
+	{                                                                                      \
+		for (int i = 0; i < 2; i++) {                                                      \
+			struct proto_rec_##rec in;                                                     \
+			memset(&in, 0, sizeof(in));                                                    \
+			PROTO_REC_##rec(SAMPLE_F)                                                      \
+			sample_rec_##rec[i] = in;                                                      \
+		}                                                                                  \
+		v->v = sample_rec_##rec;                                                           \
+		v->n = 2;                                                                          \
+	}                                                                                      \
+	__attribute__((unused)) static void cmp_RECS_##rec(const struct proto_recs_##rec *a,   \
+	    const struct proto_recs_##rec *b)                                                  \
+	{                                                                                      \
+		assert_int_equal(a->n, b->n);                                                      \
+		for (size_t i = 0; i < a->n; i++) {                                                \
+			const struct proto_rec_##rec in = a->v[i], out = b->v[i];                      \
+			PROTO_REC_##rec(CMP_F)                                                         \
+		}                                                                                  \
+	}
+PROTO_RECORDS(REC_SAMPLES)
+
 static void
 decode_env(struct proto_env *env, nng_msg *m)
 {
@@ -252,6 +277,34 @@ test_wrong_type_is_named(void **state)
 	raw_str(&r, "r", 1);
 	msgpack_pack_true(&r.pk);
 	assert_string_equal(decode_ping_rep_error(&r), "field 'daemon': string contains a NUL byte");
+}
+
+static void
+test_record_errors_name_the_record(void **state)
+{
+	struct raw r;
+	struct proto_env env;
+	struct proto_echo_req req;
+	const char *err = NULL;
+
+	(void)state;
+	raw_init(&r);
+	raw_env(&r, PROTO_OP_ECHO, PROTO_OK, 1);
+	raw_str(&r, "r", 1);
+	msgpack_pack_array(&r.pk, 2);
+	msgpack_pack_map(&r.pk, 2);
+	raw_str(&r, "n", 1);
+	raw_str(&r, "a", 1);
+	raw_str(&r, "v", 1);
+	msgpack_pack_int64(&r.pk, -1);
+	msgpack_pack_map(&r.pk, 1);
+	raw_str(&r, "n", 1);
+	raw_str(&r, "b", 1);
+	assert_int_equal(proto_env_decode(&env, r.sb.data, r.sb.size, &err), 0);
+	assert_int_equal(proto_echo_req_decode(&env, &req, &err), -1);
+	assert_string_equal(err, "field 'items': record 1: missing field 'value'");
+	proto_env_fini(&env);
+	msgpack_sbuffer_destroy(&r.sb);
 }
 
 static void
@@ -553,6 +606,7 @@ main(void)
 		cmocka_unit_test(test_duplicate_field_refused),
 		cmocka_unit_test(test_wrong_type_is_named),
 		cmocka_unit_test(test_unknown_fields_ignored),
+		cmocka_unit_test(test_record_errors_name_the_record),
 		cmocka_unit_test(test_envelope_errors),
 		cmocka_unit_test(test_error_body),
 		cmocka_unit_test(test_req_ids_unique),

@@ -1,0 +1,11 @@
+/* The core family: audit and settings. */
+#include "ops.h"
+
+static const struct op_def ops_core_table[] = {
+	OPS_DEF(AUDIT_APPEND, audit_append, true, ops_audit_append),
+	OPS_DEF(SETTING_GET, setting_get, false, ops_setting_get),
+	OPS_DEF(SETTING_SET, setting_set, true, ops_setting_set),
+};
+
+const struct op_family ops_family_core = {ops_core_table,
+    sizeof(ops_core_table) / sizeof(ops_core_table[0])};
