@@ -33,7 +33,21 @@
 #define PROTO_RECORDS(R) PROTO_RECORDS_CORE(R) PROTO_RECORDS_USERS(R) PROTO_RECORDS_SESSIONS(R)
 
 /* Core records. */
-#define PROTO_RECORDS_CORE(R) R(echo_item)
+#define PROTO_RECORDS_CORE(R) R(echo_item) R(audit_entry)
+#define PROTO_REC_audit_entry(F)                                                  \
+	F(I64, id, "i", REQ, "entry id")                                              \
+	F(STR, timestamp, "t", REQ, "RFC 3339 UTC")                                   \
+	F(I64, user_id, "uid", OPT, "acting user")                                    \
+	F(STR, username, "un", OPT, "acting user's name")                             \
+	F(STR, action, "a", REQ, "audit action")                                      \
+	F(STR, resource_type, "rt", REQ, "resource type")                             \
+	F(STR, resource_id, "rid", OPT, "resource id")                                \
+	F(STR, details, "det", OPT, "JSON text")                                      \
+	F(STR, ip_address, "ip", OPT, "client address")                               \
+	F(STR, user_agent, "ua", OPT, "client user agent")                            \
+	F(BOOL, success, "ok", REQ, "succeeded")                                      \
+	F(STR, error_message, "err", OPT, "why it failed")
+#define PROTO_CTYPE_RECS_audit_entry struct proto_recs_audit_entry
 #define PROTO_REC_echo_item(F)                                                    \
 	F(STR, name, "n", REQ, "a name")                                              \
 	F(I64, value, "v", REQ, "a value")                                            \
@@ -47,7 +61,10 @@
 	X(4, EVENT, event, "storaged, published", "a committed change; caches drop what it names") \
 	X(5, AUDIT_APPEND, audit_append, "storaged", "append one audit log entry")             \
 	X(6, SETTING_GET, setting_get, "storaged", "one public system setting")               \
-	X(7, SETTING_SET, setting_set, "storaged", "create or update a system setting")
+	X(7, SETTING_SET, setting_set, "storaged", "create or update a system setting")   \
+	X(300, AUDIT_LIST, audit_list, "storaged", "a filtered page of the audit log")        \
+	X(301, AUDIT_STATS, audit_stats, "storaged", "audit totals, top actions, failures")  \
+	X(302, AUDIT_CLEAR, audit_clear, "storaged", "delete old audit entries, one batch")
 
 /* PING: answered by every daemon.  `ready` is false while a daemon that needs a
  * peer (authd needs storaged) cannot reach it. */
@@ -103,6 +120,47 @@
 #define PROTO_AUDIT_APPEND_REP(F)                                                 \
 	F(I64, id, "i", REQ, "the new entry's id")                                    \
 	F(STR, timestamp, "t", REQ, "RFC 3339 UTC")
+
+/* AUDIT_LIST: newest first; filters combine with AND; from/to are RFC 3339
+ * UTC (24 chars, as stored); search is a case-sensitive substring of
+ * username, action, resource_id or details. */
+#define PROTO_AUDIT_LIST_REQ(F)                                                   \
+	F(U64, page, "p", OPT, "1-based page (default 1)")                            \
+	F(U64, per_page, "pp", OPT, "entries per page, 1..100 (default 50)")          \
+	F(I64, user_id, "uid", OPT, "only this user")                                 \
+	F(STR, action, "a", OPT, "only this action")                                  \
+	F(STR, resource_type, "rt", OPT, "only this resource type")                   \
+	F(BOOL, success, "ok", OPT, "only successes or only failures")                \
+	F(STR, from, "from", OPT, "at or after (RFC 3339 UTC)")                       \
+	F(STR, to, "to", OPT, "at or before (RFC 3339 UTC)")                          \
+	F(STR, search, "q", OPT, "substring, case-sensitive")
+#define PROTO_AUDIT_LIST_REP(F)                                                   \
+	F(RECS_audit_entry, logs, "l", REQ, "the page")                               \
+	F(U64, total, "n", REQ, "entries matching the filters")                       \
+	F(U64, page, "p", REQ, "this page")                                           \
+	F(U64, per_page, "pp", REQ, "page size")                                      \
+	F(U64, total_pages, "tp", REQ, "pages")
+
+/* AUDIT_STATS: all from indexes (GROUP BY / COUNT), constant memory. */
+#define PROTO_AUDIT_STATS_REQ(F)
+#define PROTO_AUDIT_STATS_REP(F)                                                  \
+	F(U64, total_events, "n", REQ, "all entries")                                 \
+	F(U64, successful_events, "ok", REQ, "successes")                             \
+	F(U64, failed_events, "ko", REQ, "failures")                                  \
+	F(U64, events_today, "d", REQ, "since UTC midnight")                          \
+	F(U64, events_this_week, "w", REQ, "last 7 days")                             \
+	F(KVS, top_actions, "top", REQ, "10 most frequent actions with counts")       \
+	F(RECS_audit_entry, recent_failures, "rf", REQ, "the last 10 failures")
+
+/* AUDIT_CLEAR: deletes at most max_rows entries older than `days` days in one
+ * commit; `more` says whether older entries remain (call again), so a huge
+ * backlog never holds the writer for long. */
+#define PROTO_AUDIT_CLEAR_REQ(F)                                                  \
+	F(U64, days, "d", OPT, "keep this many days (default 90; 0 clears all)")      \
+	F(U64, max_rows, "m", OPT, "batch size, 1..100000 (default 10000)")
+#define PROTO_AUDIT_CLEAR_REP(F)                                                  \
+	F(U64, deleted, "n", REQ, "entries deleted")                                  \
+	F(BOOL, more, "more", REQ, "older entries remain")
 
 /* SETTING_GET / SETTING_SET: system_settings rows.  Secret keys (signing keys)
  * are refused by SETTING_GET: no read through the gateway returns them. */

@@ -83,6 +83,10 @@ void op_event(struct op_ctx *ctx, const char *kind, int64_t id, const char *key)
 
 /* ops_audit.c, ops_settings.c (the core family, listed in ops_core.c) */
 enum proto_status ops_audit_append(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
+enum proto_status ops_audit_list(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
+enum proto_status ops_audit_stats(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
+enum proto_status ops_audit_clear(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
+int ops_audit_clear_batch(struct db_conn *c, uint64_t days, uint64_t max_rows, uint64_t *deleted_r);
 enum proto_status ops_setting_get(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
 enum proto_status ops_setting_set(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
 bool ops_setting_is_secret(const char *key);

@@ -132,6 +132,120 @@ test_audit_append(void **state)
 				      " AND ip_address = '192.0.2.7' AND success = 0"), 2);
 }
 
+static void
+audit_add(struct fx *f, const char *action, bool ok, int64_t uid, const char *who)
+{
+	struct proto_audit_append_req req = {
+		.action = action, .resource_type = "user", .success = ok,
+		.user_id = uid, .has_user_id = uid > 0, .username = who, .has_username = who != NULL,
+	};
+	struct proto_audit_append_rep rep;
+	struct proto_reply hold;
+
+	assert_int_equal(proto_audit_append_call_sync(f->c, &req, 2000, &rep, &hold), PROTO_OK);
+	proto_reply_fini(&hold);
+}
+
+static void
+test_audit_list_stats_clear(void **state)
+{
+	struct fx *f = *state;
+	struct proto_audit_list_req lreq = {.per_page = 10, .has_per_page = true};
+	struct proto_audit_list_rep lrep;
+	struct proto_audit_stats_req sreq = {0};
+	struct proto_audit_stats_rep srep;
+	struct proto_audit_clear_req creq = {.days = 90, .has_days = true, .max_rows = 10, .has_max_rows = true};
+	struct proto_audit_clear_rep crep;
+	struct proto_reply hold;
+	sqlite3 *db;
+
+	for (int i = 0; i < 30; i++)
+		audit_add(f, i % 3 == 0 ? "login_failed" : "login", i % 3 != 0, 1 + i % 2,
+		    i % 2 ? "bob" : "alice");
+
+	assert_int_equal(proto_audit_list_call_sync(f->c, &lreq, 2000, &lrep, &hold), PROTO_OK);
+	assert_int_equal(lrep.total, 30);
+	assert_int_equal(lrep.logs.n, 10);
+	assert_int_equal(lrep.total_pages, 3);
+	for (size_t i = 1; i < lrep.logs.n; i++) /* newest first */
+		assert_true(lrep.logs.v[i - 1].id > lrep.logs.v[i].id);
+	proto_reply_fini(&hold);
+
+	lreq.page = 3;
+	lreq.has_page = true;
+	assert_int_equal(proto_audit_list_call_sync(f->c, &lreq, 2000, &lrep, &hold), PROTO_OK);
+	assert_int_equal(lrep.logs.n, 10);
+	assert_int_equal(lrep.logs.v[9].id, 1);
+	proto_reply_fini(&hold);
+
+	lreq.has_page = false;
+	lreq.success = false;
+	lreq.has_success = true;
+	lreq.user_id = 1;
+	lreq.has_user_id = true;
+	assert_int_equal(proto_audit_list_call_sync(f->c, &lreq, 2000, &lrep, &hold), PROTO_OK);
+	assert_int_equal(lrep.total, 5); /* i = 0, 6, 12, 18, 24 */
+	for (size_t i = 0; i < lrep.logs.n; i++) {
+		assert_false(lrep.logs.v[i].success);
+		assert_string_equal(lrep.logs.v[i].action, "login_failed");
+		assert_string_equal(lrep.logs.v[i].username, "alice");
+	}
+	proto_reply_fini(&hold);
+
+	memset(&lreq, 0, sizeof(lreq));
+	lreq.search = "bo";
+	lreq.has_search = true;
+	assert_int_equal(proto_audit_list_call_sync(f->c, &lreq, 2000, &lrep, &hold), PROTO_OK);
+	assert_int_equal(lrep.total, 15);
+	proto_reply_fini(&hold);
+	lreq.search = "BO"; /* case-sensitive */
+	assert_int_equal(proto_audit_list_call_sync(f->c, &lreq, 2000, &lrep, &hold), PROTO_OK);
+	assert_int_equal(lrep.total, 0);
+	proto_reply_fini(&hold);
+
+	memset(&lreq, 0, sizeof(lreq));
+	lreq.per_page = 101;
+	lreq.has_per_page = true;
+	assert_int_equal(proto_audit_list_call_sync(f->c, &lreq, 2000, &lrep, &hold), PROTO_BAD_REQUEST);
+	assert_string_equal(hold.detail, "per_page must be 1..100");
+	proto_reply_fini(&hold);
+	memset(&lreq, 0, sizeof(lreq));
+	lreq.from = "yesterday";
+	lreq.has_from = true;
+	assert_int_equal(proto_audit_list_call_sync(f->c, &lreq, 2000, &lrep, &hold), PROTO_BAD_REQUEST);
+	proto_reply_fini(&hold);
+
+	assert_int_equal(proto_audit_stats_call_sync(f->c, &sreq, 2000, &srep, &hold), PROTO_OK);
+	assert_int_equal(srep.total_events, 30);
+	assert_int_equal(srep.successful_events, 20);
+	assert_int_equal(srep.failed_events, 10);
+	assert_int_equal(srep.events_today, 30);
+	assert_int_equal(srep.events_this_week, 30);
+	assert_int_equal(srep.top_actions.n, 2);
+	assert_string_equal(srep.top_actions.v[0].key, "login");
+	assert_true(srep.top_actions.v[0].val == 20);
+	assert_true(srep.top_actions.v[1].val == 10);
+	assert_int_equal(srep.recent_failures.n, 10);
+	assert_int_equal(srep.recent_failures.v[0].id, 28); /* the newest failure */
+	proto_reply_fini(&hold);
+
+	/* 25 entries from the year 2000, cleared in batches of 10 */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+					  " WHERE i < 25) INSERT INTO audit_logs(timestamp, action, resource_type)"
+					  " SELECT '2000-01-01T00:00:00.000Z', 'old', 'system' FROM n",
+					  NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(proto_audit_clear_call_sync(f->c, &creq, 2000, &crep, &hold), PROTO_OK);
+		assert_int_equal(crep.deleted, round < 2 ? 10 : 5);
+		assert_int_equal(crep.more, round < 2);
+		proto_reply_fini(&hold);
+	}
+	assert_int_equal(db_scalar(f, "SELECT COUNT(*) FROM audit_logs"), 30);
+}
+
 struct inbox {
 	pthread_mutex_t lock;
 	char kind[32], key[64];
@@ -357,6 +471,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_audit_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_list_stats_clear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exactly_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
