@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "migrate.h"
+#include "timeutil.h"
 #include "storaged.h"
 #include "xmalloc.h"
 
@@ -26,6 +27,10 @@ static struct config_var storaged_vars[] = {
 	    .help = "read-only connections serving reads in parallel"},
 	{.name = "KUBARR_DB_BUSY_TIMEOUT_MS", .kind = CONFIG_INT, .def = "5000", .min = 0,
 	    .max = 600000, .help = "wait this long for a lock held by another process (backup, sqlite3 shell)"},
+	{.name = "KUBARR_AUDIT_RETENTION_DAYS", .kind = CONFIG_INT, .def = "90", .min = 0, .max = 36500,
+	    .help = "delete audit entries older than this, daily (0 keeps them forever)"},
+	{.name = "KUBARR_JOBS_FIRST_RUN_S", .kind = CONFIG_INT, .def = "60", .min = 0, .max = 86400,
+	    .help = "seconds after start before the first maintenance run"},
 	{.name = "KUBARR_DB_WRITE_BATCH", .kind = CONFIG_INT, .def = "256", .min = 1, .max = 65536,
 	    .help = "most write requests committed together in one transaction"},
 };
@@ -76,6 +81,16 @@ storaged_stats(void *arg, struct proto_stats *st)
 	proto_stats_add(st, "write_failed_commits", (int64_t)ws.failed_commits);
 	proto_stats_add(st, "write_dedup_hits", (int64_t)ws.dedup_hits);
 	proto_stats_add(st, "write_max_batch", (int64_t)ws.max_batch);
+	proto_stats_add(st, "audit_retention_deleted", sd->jobs ? (int64_t)jobs_audit_deleted(sd->jobs) : 0);
+}
+
+static void
+storaged_tick(struct daemon *d)
+{
+	struct storaged *sd = d->ctx;
+
+	if (sd->jobs != NULL)
+		jobs_tick(sd->jobs, time_wall_ms());
 }
 
 static int
@@ -112,6 +127,13 @@ storaged_start(struct daemon *d, char **err_r)
 		(unsigned)config_int(&d->cfg, "KUBARR_DB_WRITE_BATCH"), storaged_after_commit, sd,
 		err_r) != 0)
 		return -1;
+	{
+		struct jobs_config jc = {
+			.audit_retention_days = (unsigned)config_int(&d->cfg, "KUBARR_AUDIT_RETENTION_DAYS"),
+			.first_run_s = (unsigned)config_int(&d->cfg, "KUBARR_JOBS_FIRST_RUN_S"),
+		};
+		sd->jobs = jobs_new(sd->writer, &jc);
+	}
 	ops_register(svc.handlers);
 	return proto_server_open_daemon(&sd->srv, d, 0, &svc, err_r);
 }
@@ -124,6 +146,7 @@ storaged_stop(struct daemon *d, int64_t deadline_us)
 	/* IPC first (no new work), then the threads drain what was accepted. */
 	proto_server_close(&sd->srv, deadline_us);
 	writer_stop(&sd->writer, deadline_us);
+	jobs_free(&sd->jobs);
 	readers_stop(&sd->readers);
 	ipc_pub_close(&sd->events);
 	db_close(&sd->wconn);
@@ -135,6 +158,7 @@ static const struct daemon_ops storaged_ops = {
 	.vars = storaged_vars,
 	.nvars = sizeof(storaged_vars) / sizeof(storaged_vars[0]),
 	.start = storaged_start,
+	.tick = storaged_tick,
 	.stop = storaged_stop,
 };
 

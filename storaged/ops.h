@@ -43,9 +43,15 @@ struct op_def {
 	op_exec_fn exec;
 };
 
+/* A maintenance task run by the writer in its own transaction; setting
+ * *again_r queues it once more behind the writes waiting meanwhile. */
+typedef int (*op_task_fn)(struct db_conn *c, void *arg, bool *again_r);
+
 struct op_job {
 	struct proto_request *r;
-	const struct op_def *def;
+	const struct op_def *def;        /* NULL for a task */
+	op_task_fn task;
+	void *task_arg;
 	void *req;                   /* decoded request; strings live in r's zone */
 	struct op_ctx ctx;
 	enum proto_status st;

@@ -7,6 +7,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "ipc.h"
+#include "jobs.h"
 #include "readers.h"
 #include "server.h"
 #include "writer.h"
@@ -19,6 +20,7 @@ struct storaged {
 	struct readers *readers;
 	struct proto_server *srv;
 	struct ipc_pub *events;
+	struct jobs *jobs;
 	atomic_bool admin_exists;
 	int schema_from, schema_to;
 };

@@ -42,16 +42,39 @@ writer_submit(struct writer *w, struct op_job *job)
 	pthread_mutex_unlock(&w->lock);
 }
 
+void
+writer_submit_task(struct writer *w, op_task_fn fn, void *arg)
+{
+	struct op_job *job = xcalloc(1, sizeof(*job));
+
+	job->task = fn;
+	job->task_arg = arg;
+	writer_submit(w, job);
+}
+
+/* The writer's fixed statements, prepared once (the per-job savepoints run
+ * thousands of times a second under load). */
+static const char writer_sql_begin[] = "BEGIN IMMEDIATE";
+static const char writer_sql_commit[] = "COMMIT";
+static const char writer_sql_rollback[] = "ROLLBACK";
+static const char writer_sql_savepoint[] = "SAVEPOINT job";
+static const char writer_sql_release[] = "RELEASE job";
+static const char writer_sql_rollback_to[] = "ROLLBACK TO job";
+
 static int
 writer_sql(struct writer *w, const char *sql)
 {
-	char *err = NULL;
+	sqlite3_stmt *st = db_stmt(w->c, sql);
+	int rc;
 
-	if (db_exec(w->c, sql, &err) != 0) {
-		log_error("writer: %s", err);
-		free(err);
+	if (st == NULL)
+		return -1;
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		log_error("writer: %s: %s", sql, sqlite3_errmsg(w->c->db));
+		sqlite3_reset(st);
 		return -1;
 	}
+	sqlite3_reset(st);
 	return 0;
 }
 
@@ -90,7 +113,7 @@ writer_apply(struct writer *w, struct op_job *job)
 		    (unsigned long long)job->ctx.req_id);
 		return;
 	}
-	if (writer_sql(w, "SAVEPOINT job") != 0) {
+	if (writer_sql(w, writer_sql_savepoint) != 0) {
 		job->st = op_fail(&job->ctx, PROTO_INTERNAL, "database error", NULL);
 		return;
 	}
@@ -118,9 +141,9 @@ writer_apply(struct writer *w, struct op_job *job)
 		nng_msg_free(job->reply);
 		job->reply = NULL;
 		job->ctx.nevents = 0;
-		writer_sql(w, "ROLLBACK TO job");
+		writer_sql(w, writer_sql_rollback_to);
 	}
-	writer_sql(w, "RELEASE job");
+	writer_sql(w, writer_sql_release);
 }
 
 static void
@@ -146,13 +169,13 @@ writer_publish(struct writer *w, const struct op_job *job)
 static void
 writer_batch(struct writer *w, struct op_job *batch, size_t n)
 {
-	bool ok = writer_sql(w, "BEGIN IMMEDIATE") == 0, users_changed = false;
+	bool ok = writer_sql(w, writer_sql_begin) == 0, users_changed = false;
 	struct op_job *job, *next;
 
 	for (job = batch; ok && job != NULL; job = job->next)
 		writer_apply(w, job);
-	if (ok && writer_sql(w, "COMMIT") != 0) {
-		writer_sql(w, "ROLLBACK");
+	if (ok && writer_sql(w, writer_sql_commit) != 0) {
+		writer_sql(w, writer_sql_rollback);
 		ok = false;
 	}
 	if (!ok) {
@@ -180,6 +203,26 @@ writer_batch(struct writer *w, struct op_job *batch, size_t n)
 		w->after_commit(w->arg, w->c, users_changed);
 }
 
+static void
+writer_task(struct writer *w, struct op_job *job)
+{
+	bool again = false;
+	int rc = -1;
+
+	if (writer_sql(w, writer_sql_begin) == 0) {
+		rc = job->task(w->c, job->task_arg, &again);
+		if (writer_sql(w, rc == 0 ? writer_sql_commit : writer_sql_rollback) != 0) {
+			writer_sql(w, writer_sql_rollback);
+			rc = -1;
+		}
+	}
+	if (rc == 0 && again) {
+		writer_submit(w, job); /* behind whatever queued meanwhile */
+		return;
+	}
+	free(job);
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -197,7 +240,17 @@ writer_main(void *arg)
 			break;
 		}
 		batch = last = w->head;
-		while (last->next != NULL && n < w->batch_max) {
+		if (batch->task != NULL) {
+			/* a task runs alone, in its own transaction */
+			w->head = batch->next;
+			if (w->head == NULL)
+				w->tail = NULL;
+			batch->next = NULL;
+			pthread_mutex_unlock(&w->lock);
+			writer_task(w, batch);
+			continue;
+		}
+		while (last->next != NULL && last->next->task == NULL && n < w->batch_max) {
 			last = last->next;
 			n++;
 		}
@@ -259,6 +312,20 @@ writer_stop(struct writer **wp, int64_t deadline_us)
 	(void)deadline_us; /* the queue is bounded by the IPC workers: it drains quickly */
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
+	/* tasks left in the queue are dropped: they run again on schedule */
+	for (struct op_job **p = &w->head; *p != NULL;) {
+		struct op_job *j = *p;
+
+		if (j->task != NULL) {
+			*p = j->next;
+			free(j);
+		} else {
+			p = &j->next;
+		}
+	}
+	w->tail = NULL;
+	for (struct op_job *j = w->head; j != NULL; j = j->next)
+		w->tail = j;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);

@@ -22,6 +22,8 @@ int writer_start(struct writer **w_r, struct db_conn *c, struct ipc_pub *events,
     unsigned batch_max, void (*after_commit)(void *arg, struct db_conn *c, bool users_changed),
     void *arg, char **err_r);
 void writer_submit(struct writer *w, struct op_job *job);
+/* Runs fn(conn, arg, &again) in a transaction of its own, again while it says so. */
+void writer_submit_task(struct writer *w, op_task_fn fn, void *arg);
 void writer_stats(struct writer *w, struct writer_stats *st);
 /* Finishes what is queued (until deadline), stops the thread. */
 void writer_stop(struct writer **w, int64_t deadline_us);
