@@ -39,11 +39,44 @@ ipc_status_name(enum ipc_status st)
 
 /* ---- peer credentials ---------------------------------------------------- */
 
+/* Pipes are tracked by id, not counted: nng can report the removal of a pipe
+ * whose addition it never reported (a peer that died mid-handshake), and a
+ * counter would drift below zero and call a live connection dead. */
+#define IPC_MAX_PIPES 16
+
 struct ipc_peer_check {
 	atomic_ulong refused;
-	atomic_int connected;
+	atomic_int connected;        /* = npipes, readable without the lock */
+	pthread_mutex_t lock;
+	uint32_t pipes[IPC_MAX_PIPES];
+	int npipes;
 	const char *url;
 };
+
+static void
+ipc_peer_init(struct ipc_peer_check *pc, const char *url)
+{
+	pthread_mutex_init(&pc->lock, NULL);
+	pc->url = url;
+}
+
+static void
+ipc_peer_update(struct ipc_peer_check *pc, uint32_t id, bool up)
+{
+	pthread_mutex_lock(&pc->lock);
+	for (int i = 0; i < pc->npipes; i++) {
+		if (pc->pipes[i] == id) {
+			if (!up)
+				pc->pipes[i] = pc->pipes[--pc->npipes];
+			up = false; /* present already (or now removed) */
+			break;
+		}
+	}
+	if (up && pc->npipes < IPC_MAX_PIPES)
+		pc->pipes[pc->npipes++] = id;
+	atomic_store(&pc->connected, pc->npipes);
+	pthread_mutex_unlock(&pc->lock);
+}
 
 static void
 ipc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
@@ -61,11 +94,11 @@ ipc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		}
 		break;
 	case NNG_PIPE_EV_ADD_POST:
-		atomic_fetch_add(&pc->connected, 1);
+		ipc_peer_update(pc, (uint32_t)nng_pipe_id(p), true);
 		log_debug("ipc %s: pipe %u up", pc->url, nng_pipe_id(p));
 		break;
 	case NNG_PIPE_EV_REM_POST:
-		atomic_fetch_sub(&pc->connected, 1);
+		ipc_peer_update(pc, (uint32_t)nng_pipe_id(p), false);
 		log_debug("ipc %s: pipe %u down", pc->url, nng_pipe_id(p));
 		break;
 	default:
@@ -100,8 +133,29 @@ ipc_listen(nng_socket s, const char *url, nng_listener *l_r)
 	return 0;
 }
 
+/* Dialers: nng redials by itself, but a dialer whose peer died during the
+ * handshake can stop redialing for good (the client side of nng issue #1518).
+ * A monitor thread re-creates the dialer of every client or subscriber that
+ * has stayed disconnected for IPC_REDIAL_MS; it exits when none is left. */
+#define IPC_REDIAL_MS 1000
+
+struct ipc_dial_ep {
+	nng_socket sock;
+	nng_dialer dialer;
+	const char *url;
+	struct ipc_peer_check *pc;
+	int64_t last_dial_us;
+	struct ipc_dial_ep *next;
+};
+
+static pthread_mutex_t ipc_dial_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ipc_dial_cond = PTHREAD_COND_INITIALIZER;
+static struct ipc_dial_ep *ipc_dial_list;
+static bool ipc_dial_running;
+static atomic_ullong ipc_redials;
+
 static int
-ipc_dial(nng_socket s, const char *url)
+ipc_dial_start(nng_socket s, const char *url, nng_dialer *d_r)
 {
 	int rv;
 
@@ -109,7 +163,101 @@ ipc_dial(nng_socket s, const char *url)
 	    (rv = nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, IPC_RECONNECT_MAX_MS)) != 0)
 		return rv;
 	/* NONBLOCK: the peer may not be up yet; nng keeps redialling. */
-	return nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+	return nng_dial(s, url, d_r, NNG_FLAG_NONBLOCK);
+}
+
+static void *
+ipc_dial_monitor(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&ipc_dial_lock);
+	while (ipc_dial_list != NULL) {
+		struct timespec ts;
+		int64_t now;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&ipc_dial_cond, &ipc_dial_lock, &ts);
+		now = time_mono_us();
+		for (struct ipc_dial_ep *ep = ipc_dial_list; ep != NULL; ep = ep->next) {
+			if (atomic_load(&ep->pc->connected) > 0) {
+				ep->last_dial_us = now;
+				continue;
+			}
+			if (now - ep->last_dial_us < IPC_REDIAL_MS * 1000)
+				continue;
+			log_debug("ipc %s: still not connected, dialing again", ep->url);
+			nng_dialer_close(ep->dialer);
+			if (ipc_dial_start(ep->sock, ep->url, &ep->dialer) != 0)
+				log_warnx("ipc %s: cannot dial again", ep->url);
+			ep->last_dial_us = now;
+			atomic_fetch_add(&ipc_redials, 1);
+		}
+	}
+	ipc_dial_running = false;
+	pthread_mutex_unlock(&ipc_dial_lock);
+	return NULL;
+}
+
+static int
+ipc_dial(nng_socket s, const char *url, struct ipc_peer_check *pc, struct ipc_dial_ep **ep_r)
+{
+	struct ipc_dial_ep *ep = xcalloc(1, sizeof(*ep));
+	int rv;
+
+	ep->sock = s;
+	ep->url = url;
+	ep->pc = pc;
+	ep->last_dial_us = time_mono_us();
+	if ((rv = ipc_dial_start(s, url, &ep->dialer)) != 0) {
+		free(ep);
+		return rv;
+	}
+	pthread_mutex_lock(&ipc_dial_lock);
+	ep->next = ipc_dial_list;
+	ipc_dial_list = ep;
+	if (!ipc_dial_running) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, ipc_dial_monitor, NULL) == 0) {
+			pthread_detach(t);
+			ipc_dial_running = true;
+		}
+	}
+	pthread_mutex_unlock(&ipc_dial_lock);
+	*ep_r = ep;
+	return 0;
+}
+
+/* Before the socket closes: the monitor must not touch it any more. */
+static void
+ipc_undial(struct ipc_dial_ep **ep_r)
+{
+	struct ipc_dial_ep *ep = *ep_r;
+
+	if (ep == NULL)
+		return;
+	*ep_r = NULL;
+	pthread_mutex_lock(&ipc_dial_lock);
+	for (struct ipc_dial_ep **p = &ipc_dial_list; *p != NULL; p = &(*p)->next) {
+		if (*p == ep) {
+			*p = ep->next;
+			break;
+		}
+	}
+	pthread_cond_signal(&ipc_dial_cond);
+	pthread_mutex_unlock(&ipc_dial_lock);
+	free(ep);
+}
+
+uint64_t
+ipc_redial_count(void)
+{
+	return atomic_load(&ipc_redials);
 }
 
 /* ---- server -------------------------------------------------------------- */
@@ -273,7 +421,7 @@ ipc_server_open(struct ipc_server **srv_r, const char *url, int workers, ipc_han
 	srv->fn = fn;
 	srv->arg = arg;
 	srv->url = xstrdup(url);
-	srv->peers.url = srv->url;
+	ipc_peer_init(&srv->peers, srv->url);
 	if ((rv = nng_rep0_open(&srv->sock)) != 0) {
 		*err_r = xasprintf("nng_rep0_open: %s", nng_strerror(rv));
 		free(srv->url);
@@ -399,6 +547,7 @@ struct ipc_client {
 	atomic_uint inflight;
 	unsigned max_inflight;
 	struct ipc_peer_check peers;
+	struct ipc_dial_ep *dial;
 	char *url;
 };
 
@@ -576,7 +725,7 @@ ipc_client_open(struct ipc_client **c_r, const char *url, unsigned max_inflight,
 
 	pthread_mutex_init(&c->lock, NULL);
 	c->url = xstrdup(url);
-	c->peers.url = c->url;
+	ipc_peer_init(&c->peers, c->url);
 	c->max_inflight = max_inflight ? max_inflight : 1024;
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
 		*err_r = xasprintf("nng_req0_open: %s", nng_strerror(rv));
@@ -584,7 +733,8 @@ ipc_client_open(struct ipc_client **c_r, const char *url, unsigned max_inflight,
 		free(c);
 		return -1;
 	}
-	if ((rv = ipc_watch_pipes(c->sock, &c->peers)) != 0 || (rv = ipc_dial(c->sock, url)) != 0) {
+	if ((rv = ipc_watch_pipes(c->sock, &c->peers)) != 0 ||
+	    (rv = ipc_dial(c->sock, c->url, &c->peers, &c->dial)) != 0) {
 		*err_r = xasprintf("dial %s: %s", url, nng_strerror(rv));
 		ipc_client_close(&c);
 		return -1;
@@ -601,6 +751,7 @@ ipc_client_close(struct ipc_client **cp)
 	if (c == NULL)
 		return;
 	*cp = NULL;
+	ipc_undial(&c->dial);
 	nng_close(c->sock);
 	for (size_t i = 0; i < c->nops; i++) {
 		nng_aio_stop(c->ops[i]->aio);
@@ -629,7 +780,7 @@ ipc_pub_open(struct ipc_pub **p_r, const char *url, char **err_r)
 	int rv;
 
 	p->url = xstrdup(url);
-	p->peers.url = p->url;
+	ipc_peer_init(&p->peers, p->url);
 	if ((rv = nng_pub0_open(&p->sock)) != 0) {
 		*err_r = xasprintf("nng_pub0_open: %s", nng_strerror(rv));
 		free(p->url);
@@ -672,6 +823,7 @@ struct ipc_sub {
 	ipc_msg_fn fn;
 	void *arg;
 	struct ipc_peer_check peers;
+	struct ipc_dial_ep *dial;
 	char *url;
 };
 
@@ -697,7 +849,7 @@ ipc_sub_open(struct ipc_sub **s_r, const char *url, ipc_msg_fn fn, void *arg, ch
 	s->fn = fn;
 	s->arg = arg;
 	s->url = xstrdup(url);
-	s->peers.url = s->url;
+	ipc_peer_init(&s->peers, s->url);
 	if ((rv = nng_sub0_open(&s->sock)) != 0) {
 		*err_r = xasprintf("nng_sub0_open: %s", nng_strerror(rv));
 		free(s->url);
@@ -706,7 +858,8 @@ ipc_sub_open(struct ipc_sub **s_r, const char *url, ipc_msg_fn fn, void *arg, ch
 	}
 	if ((rv = nng_socket_set(s->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0 ||
 	    (rv = nng_aio_alloc(&s->aio, ipc_sub_cb, s)) != 0 ||
-	    (rv = ipc_watch_pipes(s->sock, &s->peers)) != 0 || (rv = ipc_dial(s->sock, url)) != 0) {
+	    (rv = ipc_watch_pipes(s->sock, &s->peers)) != 0 ||
+	    (rv = ipc_dial(s->sock, s->url, &s->peers, &s->dial)) != 0) {
 		*err_r = xasprintf("subscribe %s: %s", url, nng_strerror(rv));
 		ipc_sub_close(&s);
 		return -1;
@@ -724,6 +877,7 @@ ipc_sub_close(struct ipc_sub **sp)
 	if (s == NULL)
 		return;
 	*sp = NULL;
+	ipc_undial(&s->dial);
 	if (s->aio)
 		nng_aio_stop(s->aio);
 	nng_close(s->sock);

@@ -52,6 +52,8 @@ void ipc_client_call(struct ipc_client *c, nng_msg *req, int timeout_ms, ipc_rep
 enum ipc_status ipc_client_call_sync(struct ipc_client *c, nng_msg *req, int timeout_ms,
     nng_msg **rep_r);
 bool ipc_client_connected(const struct ipc_client *c);
+/* Dialers re-created after staying disconnected (see ipc.c), process-wide. */
+uint64_t ipc_redial_count(void);
 void ipc_client_close(struct ipc_client **c);
 
 /* Publisher: never blocks; a subscriber that falls behind loses messages. */

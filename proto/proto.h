@@ -17,13 +17,20 @@
 #define PROTO_MAX_DEPTH 16
 #define PROTO_MAX_MSG (16u * 1024 * 1024)
 
+/* Every op number is below PROTO_OP_END (families own ranges of 100). */
+#define PROTO_OP_END 400
+
 enum proto_op {
 	PROTO_OP_NONE = 0,
 #define PROTO_X_ENUM(num, NAME, name, by, doc) PROTO_OP_##NAME = num,
 	PROTO_OPS(PROTO_X_ENUM)
 #undef PROTO_X_ENUM
-	PROTO_OP_END
 };
+
+#define PROTO_X_RANGE(num, NAME, name, by, doc) \
+	_Static_assert((num) > 0 && (num) < PROTO_OP_END, "op " #NAME ": number out of range");
+PROTO_OPS(PROTO_X_RANGE)
+#undef PROTO_X_RANGE
 
 enum proto_status {
 	PROTO_OK = 0,

@@ -108,6 +108,7 @@ proto_server_stats(struct proto_server *srv, struct proto_request *r)
 	proto_stats_add(st, "ipc_unknown_ops", (int64_t)atomic_load(&srv->unknown_ops));
 	proto_stats_add(st, "ipc_refused_peers", (int64_t)ipc_server_refused_peers(srv->ipc));
 	proto_stats_add(st, "ipc_relistens", (int64_t)ipc_server_relistens(srv->ipc));
+	proto_stats_add(st, "ipc_redials", (int64_t)ipc_redial_count());
 #define PROTO_X_OPSTAT(num, NAME, name, by, doc) \
 	proto_stats_add(st, "op_" #name, (int64_t)atomic_load(&srv->per_op[num]));
 	PROTO_OPS(PROTO_X_OPSTAT)

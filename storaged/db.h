@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 
-#define DB_STMT_CACHE 96
+#define DB_STMT_CACHE 256
 
 struct db_config {
 	const char *path;
