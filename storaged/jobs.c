@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "ops.h"
+#include "ops_sessions.h"
 #include "timeutil.h"
 #include "writer.h"
 #include "xmalloc.h"
@@ -28,7 +29,7 @@ struct jobs {
 	struct writer *w;
 	struct jobs_config cfg;
 	int64_t next_hourly_ms, next_daily_ms;
-	struct jobs_run audit, requests;
+	struct jobs_run audit, requests, sessions;
 	atomic_ullong audit_deleted;
 };
 
@@ -92,6 +93,25 @@ jobs_requests_task(struct db_conn *c, void *arg, bool *again_r)
 	return 0;
 }
 
+/* Writer thread: expired sessions, and revoked ones older than a day. */
+static int
+jobs_sessions_task(struct db_conn *c, void *arg, bool *again_r)
+{
+	struct jobs_run *run = arg;
+	long long n = 0;
+
+	*again_r = false;
+	if (ops_sessions_cleanup(c, &n) != 0) {
+		log_error("jobs: session cleanup: %s", sqlite3_errmsg(c->db));
+		atomic_store(&run->busy, false);
+		return -1;
+	}
+	run->total = (uint64_t)n;
+	run->batches = 1;
+	jobs_done(run);
+	return 0;
+}
+
 static void
 jobs_start(struct jobs *j, struct jobs_run *run, op_task_fn fn)
 {
@@ -113,6 +133,7 @@ jobs_tick(struct jobs *j, int64_t now_ms)
 	if (now_ms >= j->next_hourly_ms) {
 		j->next_hourly_ms = now_ms + JOBS_HOUR_MS;
 		jobs_start(j, &j->requests, jobs_requests_task);
+		jobs_start(j, &j->sessions, jobs_sessions_task);
 	}
 	if (now_ms >= j->next_daily_ms) {
 		j->next_daily_ms = now_ms + JOBS_DAY_MS;
@@ -128,7 +149,8 @@ jobs_new(struct writer *w, const struct jobs_config *cfg)
 
 	j->w = w;
 	j->cfg = *cfg;
-	j->audit.j = j->requests.j = j;
+	j->audit.j = j->requests.j = j->sessions.j = j;
+	j->sessions.name = "session cleanup";
 	j->audit.name = "audit retention";
 	j->requests.name = "request id expiry";
 	return j;

@@ -1,6 +1,7 @@
 /* jobs: storaged's scheduled maintenance, run by the writer as tasks in
  * bounded batches so a large backlog never holds back client writes.
- *   every hour: forget request ids older than an hour (request_log)
+ *   every hour: forget request ids older than an hour (request_log); delete
+ *               expired sessions and revoked ones older than a day
  *   every day:  audit retention (KUBARR_AUDIT_RETENTION_DAYS; 0 disables)
  * The first run is a minute after start.  Each run logs its counts. */
 #ifndef KUBARR_STORAGED_JOBS_H

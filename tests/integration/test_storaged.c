@@ -466,6 +466,43 @@ test_newer_database_refused(void **state)
 	assert_int_equal(harness_restart(f->h, "storaged"), 0);
 }
 
+/* Maintenance: with retention at 30 days and the first run after 1 s, old
+ * audit entries disappear on their own, in batches, and the run is logged. */
+static void
+test_jobs_audit_retention(void **state)
+{
+	struct fx f = {0};
+	sqlite3 *db;
+	long until;
+
+	(void)state;
+	assert_int_equal(harness_init(&f.h), 0);
+	assert_int_equal(harness_setenv(f.h, "KUBARR_JOBS_FIRST_RUN_S", "2"), 0);
+	assert_int_equal(harness_setenv(f.h, "KUBARR_AUDIT_RETENTION_DAYS", "30"), 0);
+	assert_int_equal(harness_launch(f.h), 0);
+	snprintf(f.db, sizeof(f.db), "%s/kubarr.db", harness_data_dir(f.h));
+	fx_connect(&f);
+	/* 12,000 entries from the year 2000 (more than one batch) and one recent one */
+	assert_int_equal(sqlite3_open(f.db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+					  " WHERE i < 12000) INSERT INTO audit_logs(timestamp, action, resource_type)"
+					  " SELECT '2000-01-01T00:00:00.000Z', 'old', 'system' FROM n",
+					  NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	audit_add(&f, "recent", true, 0, NULL);
+	until = harness_now_ms() + 10000;
+	while (db_scalar(&f, "SELECT COUNT(*) FROM audit_logs WHERE action = 'old'") > 0 &&
+	    harness_now_ms() < until)
+		usleep(100000);
+	assert_int_equal(db_scalar(&f, "SELECT COUNT(*) FROM audit_logs WHERE action = 'old'"), 0);
+	assert_int_equal(db_scalar(&f, "SELECT COUNT(*) FROM audit_logs WHERE action = 'recent'"), 1);
+	assert_int_equal(stat_of(&f, "audit_retention_deleted"), 12000);
+	ipc_client_close(&f.c);
+	assert_int_equal(harness_finish(f.h), 0);
+	harness_free(&f.h);
+}
+
 int
 main(void)
 {
@@ -477,6 +514,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_keeps_data_and_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_database_refused, setup, teardown),
+		cmocka_unit_test(test_jobs_audit_retention),
 	};
 
 	log_init("test");
