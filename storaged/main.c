@@ -6,12 +6,15 @@
  * Serves:  storaged.ipc (req/rep): PING, STATS, and the ops of ops.c;
  *          publishes events.ipc: EVENT after every commit that changed a user,
  *          role, session or setting, so authd and the gateway drop caches.
+ * Commands: import-pg [--force] FILE (import_pg.c): load the reference
+ *          backend's PostgreSQL data dump into a new database.
  * Calls:   nobody.
  * Keeps:   no privileges beyond its uid; files under KUBARR_DATA_DIR.
  * Ready:   only after migrations ran (it does not listen before). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "import_pg.h"
 #include "log.h"
 #include "migrate.h"
 #include "timeutil.h"
@@ -152,6 +155,14 @@ storaged_stop(struct daemon *d, int64_t deadline_us)
 	db_close(&sd->wconn);
 }
 
+static int
+storaged_command(struct daemon *d, int argc, char **argv)
+{
+	if (strcmp(argv[0], "import-pg") == 0)
+		return import_pg_command(d, argc, argv);
+	return -1;
+}
+
 static const struct daemon_ops storaged_ops = {
 	.name = "storaged",
 	.summary = "kubarr-storaged: owner of the kubarr database (the only process that opens it).",
@@ -160,6 +171,8 @@ static const struct daemon_ops storaged_ops = {
 	.start = storaged_start,
 	.tick = storaged_tick,
 	.stop = storaged_stop,
+	.command = storaged_command,
+	.commands_help = import_pg_commands_help,
 };
 
 int

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages kubarr needs that are missing.
 #   tools/deps.sh build   compiler, cmake and the -dev libraries
-#   tools/deps.sh test    build + what the test suite runs (cmocka, curl)
+#   tools/deps.sh test    build + what the test suite runs (cmocka, curl, PostgreSQL 15
+#                         for the import-pg round trip; its system cluster is not used)
 #   tools/deps.sh bench   test + wrk and nginx (the HTTP reference)
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git
   libnng-dev libmicrohttpd-dev libmsgpack-dev libjwt-dev libsqlite3-dev
   libcurl4-openssl-dev libjansson-dev libsodium-dev liboath-dev libsystemd-dev)
-test_pkgs=(libcmocka-dev curl)
+test_pkgs=(libcmocka-dev curl postgresql)
 bench_pkgs=(wrk nginx-light)
 
 want=("${build_pkgs[@]}")
