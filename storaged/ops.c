@@ -21,6 +21,8 @@ static const struct op_family *const ops_families[] = {
 	&ops_family_core,
 	&ops_family_users,
 	&ops_family_sessions,
+	&ops_family_notify,
+	&ops_family_network,
 };
 #define OPS_NFAMILIES (sizeof(ops_families) / sizeof(ops_families[0]))
 

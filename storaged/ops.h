@@ -74,7 +74,8 @@ struct op_family {
 	const struct op_def *ops;
 	size_t n;
 };
-extern const struct op_family ops_family_core, ops_family_users, ops_family_sessions;
+extern const struct op_family ops_family_core, ops_family_users, ops_family_sessions,
+    ops_family_notify, ops_family_network;
 
 /* The handler for every op in the table (set in proto_service.handlers). */
 void ops_handle(void *sd, struct proto_request *r);

@@ -1,0 +1,4 @@
+/* The notify family (ops 400-499). */
+#include "ops.h"
+
+const struct op_family ops_family_notify = {NULL, 0};
