@@ -46,6 +46,7 @@ ipc_status_name(enum ipc_status st)
 
 struct ipc_peer_check {
 	atomic_ulong refused;
+	atomic_ulong added;          /* pipes ever added: the stall monitor watches it */
 	atomic_int connected;        /* = npipes, readable without the lock */
 	pthread_mutex_t lock;
 	uint32_t pipes[IPC_MAX_PIPES];
@@ -94,6 +95,7 @@ ipc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		}
 		break;
 	case NNG_PIPE_EV_ADD_POST:
+		atomic_fetch_add(&pc->added, 1);
 		ipc_peer_update(pc, (uint32_t)nng_pipe_id(p), true);
 		log_debug("ipc %s: pipe %u up", pc->url, nng_pipe_id(p));
 		break;
@@ -317,12 +319,6 @@ ipc_call_cb(void *arg)
 	}
 	call->state = IPC_CALL_BUSY;
 	atomic_fetch_add(&srv->busy, 1);
-	if (nng_msg_len(nng_aio_get_msg(call->aio)) == 0) {
-		/* a liveness probe (never a valid message): echo it, uncounted */
-		atomic_fetch_sub(&srv->served, 1);
-		ipc_call_reply(call, nng_aio_get_msg(call->aio));
-		return;
-	}
 	srv->fn(srv->arg, call, nng_aio_get_msg(call->aio));
 }
 
@@ -339,35 +335,39 @@ ipc_call_reply(struct ipc_call *call, nng_msg *rep)
  * peer that disconnects during the connection handshake leaves the listener
  * accepting connections it never reads.  Clients then hold pipes that look
  * connected and every request times out, until the server restarts.  So every
- * second the server sends itself a probe through its own socket; two failed
- * probes in a row and the listener is closed and opened again. */
+ * second the server dials itself on a fresh connection and checks that its own
+ * socket adds the pipe: a slow answer does not count, only a pipe the server
+ * never sees.  After three misses in a row the listener is closed and opened
+ * again (which also drops the connections it held). */
 #define IPC_MONITOR_PERIOD_MS 1000
-#define IPC_PROBE_TIMEOUT_MS 300
+#define IPC_PROBE_WAIT_MS 1000
+#define IPC_PROBE_MISSES 3
 
-/* A probe on a fresh connection: the stall only affects new connections. */
-static enum ipc_status
-ipc_probe(const char *url)
+/* A fresh connection to our own socket: true when our listener added it. */
+static bool
+ipc_probe(struct ipc_server *srv)
 {
 	struct ipc_client *c = NULL;
-	nng_msg *req, *rep = NULL;
-	enum ipc_status st = IPC_DOWN;
+	unsigned long before = atomic_load(&srv->peers.added);
+	int64_t until = time_mono_us() + IPC_PROBE_WAIT_MS * 1000;
 	char *err = NULL;
-	int64_t until = time_mono_us() + IPC_PROBE_TIMEOUT_MS * 1000;
+	bool seen = false;
 
-	if (ipc_client_open(&c, url, 1, &err) != 0) {
+	if (ipc_client_open(&c, srv->url, 1, &err) != 0) {
 		free(err);
-		return IPC_ERROR;
+		return true; /* cannot tell: not a listener stall */
 	}
-	while (!ipc_client_connected(c) && time_mono_us() < until) {
+	while (time_mono_us() < until) {
 		struct timespec ts = {.tv_nsec = 2000000};
+
+		if (ipc_client_connected(c) && atomic_load(&srv->peers.added) > before) {
+			seen = true;
+			break;
+		}
 		nanosleep(&ts, NULL);
 	}
-	if (ipc_client_connected(c) && nng_msg_alloc(&req, 0) == 0) {
-		st = ipc_client_call_sync(c, req, IPC_PROBE_TIMEOUT_MS, &rep);
-		nng_msg_free(rep);
-	}
 	ipc_client_close(&c);
-	return st;
+	return seen;
 }
 
 static void
@@ -391,7 +391,6 @@ ipc_server_monitor(void *arg)
 	pthread_mutex_lock(&srv->mlock);
 	while (!srv->mstop) {
 		struct timespec ts;
-		enum ipc_status st;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += IPC_MONITOR_PERIOD_MS / 1000;
@@ -399,9 +398,8 @@ ipc_server_monitor(void *arg)
 		if (srv->mstop)
 			break;
 		pthread_mutex_unlock(&srv->mlock);
-		st = ipc_probe(srv->url);
-		failures = st == IPC_OK ? 0 : failures + 1;
-		if (failures >= 2) {
+		failures = ipc_probe(srv) ? 0 : failures + 1;
+		if (failures >= IPC_PROBE_MISSES) {
 			ipc_server_relisten(srv);
 			failures = 0;
 		}

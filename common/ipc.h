@@ -2,7 +2,6 @@
  * messages they carry (proto/ does).
  *
  * Server: a rep0 socket with N contexts, each receiving one request at a time;
- * an empty message is a liveness probe, answered here (never a valid message);
  * the handler runs on an nng callback thread and answers with ipc_call_reply,
  * then or later from any thread.  Peers whose uid is neither ours nor root are
  * refused before their first message.  Sockets are created 0660.

@@ -22,74 +22,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "proto.h"
-
-struct fx {
-	struct harness *h;
-	struct ipc_client *c;
-	char db[256];
-};
-
-static void
-fx_connect(struct fx *f)
-{
-	char url[300];
-	char *err = NULL;
-	long until = harness_now_ms() + 3000;
-
-	snprintf(url, sizeof(url), "ipc://%s/storaged.ipc", harness_runtime_dir(f->h));
-	assert_int_equal(ipc_client_open(&f->c, url, 0, &err), 0);
-	while (!ipc_client_connected(f->c) && harness_now_ms() < until)
-		usleep(2000);
-	assert_true(ipc_client_connected(f->c));
-}
-
-static int
-setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (harness_start(&f->h) < 0) {
-		harness_free(&f->h);
-		free(f);
-		return -1;
-	}
-	snprintf(f->db, sizeof(f->db), "%s/kubarr.db", harness_data_dir(f->h));
-	fx_connect(f);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fx *f = *state;
-	int rc = 0;
-
-	ipc_client_close(&f->c);
-	if (harness_finish(f->h) < 0)
-		rc = -1;
-	harness_free(&f->h);
-	free(f);
-	return rc;
-}
-
-/* Reads one integer from the database file (read-only, beside storaged). */
-static long long
-db_scalar(struct fx *f, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 2000);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
+#include "storaged_fx.h"
 
 static void
 test_audit_append(void **state)
@@ -426,11 +359,10 @@ test_restart_keeps_data_and_schema(void **state)
 	proto_reply_fini(&hold);
 	assert_int_equal(harness_kill(f->h, "storaged", SIGKILL), 0);
 	assert_int_equal(harness_restart(f->h, "storaged"), 0);
-	ipc_client_close(&f->c);
-	fx_connect(f);
-	/* 5 s: closing the old client can cut a handshake and stall nng 1.5.2's
-	 * listener; storaged's monitor repairs that within ~3 s (common/ipc.c). */
-	assert_int_equal(proto_setting_get_call_sync(f->c, &get, 5000, &grep, &hold), PROTO_OK);
+	storaged_fx_connect(f);
+	/* 9 s: closing the old client can cut a handshake and stall nng 1.5.2's
+	 * listener; storaged's monitor repairs that within ~6 s (common/ipc.c). */
+	assert_int_equal(proto_setting_get_call_sync(f->c, &get, 9000, &grep, &hold), PROTO_OK);
 	assert_string_equal(grep.value, "kept");
 	proto_reply_fini(&hold);
 	assert_int_equal(stat_of(f, "schema_version"), db_scalar(f, "SELECT MAX(version) FROM schema_migrations"));
@@ -468,53 +400,52 @@ test_newer_database_refused(void **state)
 
 /* Maintenance: with retention at 30 days and the first run after 1 s, old
  * audit entries disappear on their own, in batches, and the run is logged. */
+static int
+jobs_setup(void **state)
+{
+	static const char *const env[] = {"KUBARR_JOBS_FIRST_RUN_S", "2",
+	    "KUBARR_AUDIT_RETENTION_DAYS", "30", NULL};
+
+	return storaged_fx_setup_env(state, env);
+}
+
 static void
 test_jobs_audit_retention(void **state)
 {
-	struct fx f = {0};
+	struct fx *f = *state;
 	sqlite3 *db;
 	long until;
 
-	(void)state;
-	assert_int_equal(harness_init(&f.h), 0);
-	assert_int_equal(harness_setenv(f.h, "KUBARR_JOBS_FIRST_RUN_S", "2"), 0);
-	assert_int_equal(harness_setenv(f.h, "KUBARR_AUDIT_RETENTION_DAYS", "30"), 0);
-	assert_int_equal(harness_launch(f.h), 0);
-	snprintf(f.db, sizeof(f.db), "%s/kubarr.db", harness_data_dir(f.h));
-	fx_connect(&f);
 	/* 12,000 entries from the year 2000 (more than one batch) and one recent one */
-	assert_int_equal(sqlite3_open(f.db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	assert_int_equal(sqlite3_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
 					  " WHERE i < 12000) INSERT INTO audit_logs(timestamp, action, resource_type)"
 					  " SELECT '2000-01-01T00:00:00.000Z', 'old', 'system' FROM n",
 					  NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	audit_add(&f, "recent", true, 0, NULL);
+	audit_add(f, "recent", true, 0, NULL);
 	until = harness_now_ms() + 10000;
-	while (db_scalar(&f, "SELECT COUNT(*) FROM audit_logs WHERE action = 'old'") > 0 &&
+	while (db_scalar(f, "SELECT COUNT(*) FROM audit_logs WHERE action = 'old'") > 0 &&
 	    harness_now_ms() < until)
 		usleep(100000);
-	assert_int_equal(db_scalar(&f, "SELECT COUNT(*) FROM audit_logs WHERE action = 'old'"), 0);
-	assert_int_equal(db_scalar(&f, "SELECT COUNT(*) FROM audit_logs WHERE action = 'recent'"), 1);
-	assert_int_equal(stat_of(&f, "audit_retention_deleted"), 12000);
-	ipc_client_close(&f.c);
-	assert_int_equal(harness_finish(f.h), 0);
-	harness_free(&f.h);
+	assert_int_equal(db_scalar(f, "SELECT COUNT(*) FROM audit_logs WHERE action = 'old'"), 0);
+	assert_int_equal(db_scalar(f, "SELECT COUNT(*) FROM audit_logs WHERE action = 'recent'"), 1);
+	assert_int_equal(stat_of(f, "audit_retention_deleted"), 12000);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_audit_append, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_list_stats_clear, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exactly_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restart_keeps_data_and_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_database_refused, setup, teardown),
-		cmocka_unit_test(test_jobs_audit_retention),
+		cmocka_unit_test_setup_teardown(test_audit_append, storaged_fx_setup, storaged_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_audit_list_stats_clear, storaged_fx_setup, storaged_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_settings, storaged_fx_setup, storaged_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_exactly_once, storaged_fx_setup, storaged_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, storaged_fx_setup, storaged_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_restart_keeps_data_and_schema, storaged_fx_setup, storaged_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_newer_database_refused, storaged_fx_setup, storaged_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_jobs_audit_retention, jobs_setup, storaged_fx_teardown),
 	};
 
 	log_init("test");

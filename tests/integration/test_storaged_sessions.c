@@ -20,83 +20,9 @@
 #include "ipc.h"
 #include "log.h"
 #include "proto.h"
+#include "storaged_fx.h"
 
-#define T_MAX_EVENTS 256
 #define T_TIMEOUT 3000
-
-struct t_event {
-	char kind[16], key[64];
-	int64_t id;
-};
-
-struct fx {
-	struct harness *h;
-	struct ipc_client *c;
-	struct ipc_sub *sub;
-	char db[256];
-	pthread_mutex_t lock;
-	struct t_event ev[T_MAX_EVENTS];
-	int nev;
-};
-
-static void
-events_cb(void *arg, nng_msg *msg)
-{
-	struct fx *f = arg;
-	struct proto_env env;
-	struct proto_event_req ev;
-	const char *err;
-
-	if (proto_env_decode(&env, nng_msg_body(msg), nng_msg_len(msg), &err) == 0 &&
-	    env.op == PROTO_OP_EVENT && proto_event_req_decode(&env, &ev, &err) == 0) {
-		pthread_mutex_lock(&f->lock);
-		if (f->nev < T_MAX_EVENTS) {
-			struct t_event *e = &f->ev[f->nev++];
-
-			snprintf(e->kind, sizeof(e->kind), "%s", ev.kind);
-			snprintf(e->key, sizeof(e->key), "%s", ev.has_key ? ev.key : "");
-			e->id = ev.id;
-		}
-		pthread_mutex_unlock(&f->lock);
-	}
-	proto_env_fini(&env);
-	nng_msg_free(msg);
-}
-
-static void
-events_reset(struct fx *f)
-{
-	pthread_mutex_lock(&f->lock);
-	f->nev = 0;
-	pthread_mutex_unlock(&f->lock);
-}
-
-/* Publishes a marker (a setting event) and waits for it: every event of the
- * writes before it has then arrived (one publisher, ordered).  Returns how
- * many events came before the marker. */
-static int
-events_sync(struct fx *f)
-{
-	struct proto_setting_set_req set = {.key = "t_marker", .value = "x"};
-	struct proto_setting_set_rep rep;
-	struct proto_reply hold;
-	long until = harness_now_ms() + 3000;
-	int n = -1;
-
-	assert_int_equal(proto_setting_set_call_sync(f->c, &set, T_TIMEOUT, &rep, &hold), PROTO_OK);
-	proto_reply_fini(&hold);
-	while (harness_now_ms() < until && n < 0) {
-		pthread_mutex_lock(&f->lock);
-		for (int i = 0; i < f->nev; i++)
-			if (strcmp(f->ev[i].kind, "setting") == 0 && strcmp(f->ev[i].key, "t_marker") == 0)
-				n = i;
-		pthread_mutex_unlock(&f->lock);
-		if (n < 0)
-			usleep(2000);
-	}
-	assert_true(n >= 0);
-	return n;
-}
 
 static void
 assert_event(struct fx *f, int i, const char *kind, int64_t id, const char *key)
@@ -104,111 +30,6 @@ assert_event(struct fx *f, int i, const char *kind, int64_t id, const char *key)
 	assert_string_equal(f->ev[i].kind, kind);
 	assert_int_equal(f->ev[i].id, id);
 	assert_string_equal(f->ev[i].key, key ? key : "");
-}
-
-static int
-group_setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	char url[300];
-	char *err = NULL;
-	long until;
-
-	pthread_mutex_init(&f->lock, NULL);
-	*state = f;
-	if (harness_start(&f->h) < 0)
-		return -1;
-	snprintf(f->db, sizeof(f->db), "%s/kubarr.db", harness_data_dir(f->h));
-	snprintf(url, sizeof(url), "ipc://%s/storaged.ipc", harness_runtime_dir(f->h));
-	if (ipc_client_open(&f->c, url, 0, &err) != 0)
-		return -1;
-	until = harness_now_ms() + 3000;
-	while (!ipc_client_connected(f->c) && harness_now_ms() < until)
-		usleep(2000);
-	snprintf(url, sizeof(url), "ipc://%s/events.ipc", harness_runtime_dir(f->h));
-	if (ipc_sub_open(&f->sub, url, events_cb, f, &err) != 0)
-		return -1;
-	usleep(100000); /* pub/sub drops until the subscription is connected */
-	return ipc_client_connected(f->c) ? 0 : -1;
-}
-
-static int
-group_teardown(void **state)
-{
-	struct fx *f = *state;
-	int rc = 0;
-
-	ipc_sub_close(&f->sub);
-	ipc_client_close(&f->c);
-	if (f->h != NULL && harness_finish(f->h) < 0)
-		rc = -1;
-	harness_free(&f->h);
-	free(f);
-	return rc;
-}
-
-/* ---- the database file -------------------------------------------------- */
-
-static long long
-db_scalar(struct fx *f, const char *fmt, ...)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long v = -1;
-	char sql[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 3000);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static void
-db_text(struct fx *f, char *out, size_t len, const char *fmt, ...)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	char sql[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	out[0] = '\0';
-	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 3000);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		snprintf(out, len, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-}
-
-static void
-db_exec(struct fx *f, const char *fmt, ...)
-{
-	sqlite3 *db;
-	char sql[4096];
-	char *msg = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	sqlite3_close(db);
 }
 
 static int64_t
@@ -1114,7 +935,7 @@ main(void)
 	log_init("test");
 	log_set_level(getenv("KUBARR_LOG_LEVEL") && strcmp(getenv("KUBARR_LOG_LEVEL"), "debug") == 0 ?
 	    LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR);
-	rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+	rc = cmocka_run_group_tests(tests, storaged_fx_setup, storaged_fx_teardown);
 	nng_fini();
 	return rc;
 }

@@ -22,113 +22,13 @@
 #include "ipc.h"
 #include "log.h"
 #include "proto.h"
+#include "storaged_fx.h"
 
-#define MAXEV 512
-
-struct fx {
-	struct harness *h;
-	struct ipc_client *c;
-	struct ipc_sub *sub;
-	char db[256];
-	pthread_mutex_t lock;
-	struct {
-		char kind[16];
-		int64_t id;
-	} ev[MAXEV];
-	int nev;
-};
 
 #define STRS(...)                                                                 \
 	((struct proto_strs){(const char *[]){__VA_ARGS__},                          \
 	    sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)})
 #define NOSTRS ((struct proto_strs){NULL, 0})
-
-static void
-events_cb(void *arg, nng_msg *msg)
-{
-	struct fx *f = arg;
-	struct proto_env env;
-	struct proto_event_req ev;
-	const char *err;
-
-	if (proto_env_decode(&env, nng_msg_body(msg), nng_msg_len(msg), &err) == 0 &&
-	    env.op == PROTO_OP_EVENT && proto_event_req_decode(&env, &ev, &err) == 0) {
-		pthread_mutex_lock(&f->lock);
-		if (f->nev < MAXEV) {
-			snprintf(f->ev[f->nev].kind, sizeof(f->ev[0].kind), "%s", ev.kind);
-			f->ev[f->nev++].id = ev.id;
-		}
-		pthread_mutex_unlock(&f->lock);
-	}
-	proto_env_fini(&env);
-	nng_msg_free(msg);
-}
-
-static int
-group_setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	char url[300];
-	char *err = NULL;
-	long until;
-
-	pthread_mutex_init(&f->lock, NULL);
-	if (harness_start(&f->h) < 0) {
-		harness_free(&f->h);
-		free(f);
-		return -1;
-	}
-	snprintf(f->db, sizeof(f->db), "%s/kubarr.db", harness_data_dir(f->h));
-	snprintf(url, sizeof(url), "ipc://%s/storaged.ipc", harness_runtime_dir(f->h));
-	if (ipc_client_open(&f->c, url, 0, &err) != 0)
-		return -1;
-	until = harness_now_ms() + 3000;
-	while (!ipc_client_connected(f->c) && harness_now_ms() < until)
-		usleep(2000);
-	snprintf(url, sizeof(url), "ipc://%s/events.ipc", harness_runtime_dir(f->h));
-	if (ipc_sub_open(&f->sub, url, events_cb, f, &err) != 0)
-		return -1;
-	usleep(150000); /* pub/sub drops until the subscription is connected */
-	*state = f;
-	return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	struct fx *f = *state;
-	int rc = 0;
-
-	ipc_sub_close(&f->sub);
-	ipc_client_close(&f->c);
-	if (harness_finish(f->h) < 0)
-		rc = -1;
-	harness_free(&f->h);
-	free(f);
-	return rc;
-}
-
-static long long
-db_scalar(struct fx *f, const char *fmt, ...)
-{
-	char sql[1024];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long v = -1;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(sql, sizeof(sql), fmt, ap);
-	va_end(ap);
-	assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 2000);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
 
 /* A row count of the tables a user or role write touches: must not move on a
  * failed write. */
@@ -141,15 +41,12 @@ db_rows(struct fx *f)
 			    " + (SELECT COUNT(*) FROM user_preferences) * 100000000000");
 }
 
+/* Index of the next event: drains first (events_sync publishes a marker and
+ * waits for it), so no event of an earlier write can arrive after the count. */
 static int
 ev_count(struct fx *f)
 {
-	int n;
-
-	pthread_mutex_lock(&f->lock);
-	n = f->nev;
-	pthread_mutex_unlock(&f->lock);
-	return n;
+	return events_sync(f) + 1;
 }
 
 /* Waits for an event (kind, id) published after index `from`. */
@@ -171,12 +68,11 @@ ev_expect(struct fx *f, int from, const char *kind, int64_t id)
 	fail_msg("no %s event for id %lld", kind, (long long)id);
 }
 
-/* No event after `from` (checked after a pause: events precede the reply). */
+/* No event after `from`: the next marker comes right after it. */
 static void
 ev_none(struct fx *f, int from)
 {
-	usleep(100000);
-	assert_int_equal(ev_count(f), from);
+	assert_int_equal(events_sync(f), from);
 }
 
 static void
@@ -1082,7 +978,7 @@ main(void)
 	log_init("test");
 	log_set_level(getenv("KUBARR_LOG_LEVEL") && strcmp(getenv("KUBARR_LOG_LEVEL"), "debug") == 0 ?
 	    LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR);
-	rc = cmocka_run_group_tests(tests, group_setup, group_teardown);
+	rc = cmocka_run_group_tests(tests, storaged_fx_setup, storaged_fx_teardown);
 	nng_fini();
 	return rc;
 }
