@@ -1,5 +1,7 @@
 #include "ops.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +103,17 @@ op_fail(struct op_ctx *ctx, enum proto_status st, const char *detail, const char
 	ctx->detail = detail;
 	ctx->field = field;
 	return st;
+}
+
+enum proto_status
+op_failf(struct op_ctx *ctx, enum proto_status st, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx->detail_buf, sizeof(ctx->detail_buf), fmt, ap);
+	va_end(ap);
+	return op_fail(ctx, st, ctx->detail_buf, field);
 }
 
 /* Maps a failed statement to a typed error; constraint failures name the column. */

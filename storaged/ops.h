@@ -29,6 +29,7 @@ struct op_ctx {
 	unsigned op;
 	const char *detail;          /* error text (static or from the request's zone) */
 	const char *field;           /* the request field at fault */
+	char detail_buf[200];        /* for details built by op_failf */
 	struct op_event events[OP_MAX_EVENTS];
 	size_t nevents;
 };
@@ -86,6 +87,9 @@ void ops_finish(struct op_job *job);
 enum proto_status op_fail(struct op_ctx *ctx, enum proto_status st, const char *detail,
     const char *field);
 enum proto_status op_sqlite_fail(struct op_ctx *ctx, int rc);
+/* op_fail with a formatted detail (kept in ctx until the reply is built). */
+enum proto_status op_failf(struct op_ctx *ctx, enum proto_status st, const char *field,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void op_event(struct op_ctx *ctx, const char *kind, int64_t id, const char *key);
 
 /* ops_audit.c, ops_settings.c (the core family, listed in ops_core.c) */
