@@ -79,6 +79,28 @@ ipc_peer_update(struct ipc_peer_check *pc, uint32_t id, bool up)
 	pthread_mutex_unlock(&pc->lock);
 }
 
+/* A request sent on a pipe that looks connected got no answer in time: the
+ * pipe may be one the server accepted but never added (nng 1.5.2, see the
+ * monitor below), so close them all and let the dialer make a fresh one.
+ * Requests in flight are resent by nng; storaged applies a write once. */
+static void
+ipc_peer_drop(struct ipc_peer_check *pc)
+{
+	uint32_t ids[IPC_MAX_PIPES];
+	int n;
+
+	pthread_mutex_lock(&pc->lock);
+	n = pc->npipes;
+	memcpy(ids, pc->pipes, sizeof(ids[0]) * (size_t)n);
+	pthread_mutex_unlock(&pc->lock);
+	for (int i = 0; i < n; i++) {
+		nng_pipe p = {.id = ids[i]};
+
+		log_debug("ipc %s: closing pipe %u after a timeout", pc->url, ids[i]);
+		nng_pipe_close(p);
+	}
+}
+
 static void
 ipc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -138,7 +160,7 @@ ipc_listen(nng_socket s, const char *url, nng_listener *l_r)
 /* Dialers: nng redials by itself, but a dialer whose peer died during the
  * handshake can stop redialing for good (the client side of nng issue #1518).
  * A monitor thread re-creates the dialer of every client or subscriber that
- * has stayed disconnected for IPC_REDIAL_MS; it exits when none is left. */
+ * has stayed disconnected for IPC_REDIAL_MS; ipc_fini stops it. */
 #define IPC_REDIAL_MS 1000
 
 struct ipc_dial_ep {
@@ -153,7 +175,8 @@ struct ipc_dial_ep {
 static pthread_mutex_t ipc_dial_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ipc_dial_cond = PTHREAD_COND_INITIALIZER;
 static struct ipc_dial_ep *ipc_dial_list;
-static bool ipc_dial_running;
+static bool ipc_dial_running, ipc_dial_stop;
+static pthread_t ipc_dial_thread;
 static atomic_ullong ipc_redials;
 
 static int
@@ -173,7 +196,7 @@ ipc_dial_monitor(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&ipc_dial_lock);
-	while (ipc_dial_list != NULL) {
+	while (!ipc_dial_stop) {
 		struct timespec ts;
 		int64_t now;
 
@@ -200,9 +223,23 @@ ipc_dial_monitor(void *arg)
 			atomic_fetch_add(&ipc_redials, 1);
 		}
 	}
-	ipc_dial_running = false;
 	pthread_mutex_unlock(&ipc_dial_lock);
 	return NULL;
+}
+
+void
+ipc_fini(void)
+{
+	bool running;
+
+	pthread_mutex_lock(&ipc_dial_lock);
+	running = ipc_dial_running;
+	ipc_dial_stop = true;
+	pthread_cond_signal(&ipc_dial_cond);
+	pthread_mutex_unlock(&ipc_dial_lock);
+	if (running)
+		pthread_join(ipc_dial_thread, NULL);
+	nng_fini();
 }
 
 static int
@@ -222,14 +259,9 @@ ipc_dial(nng_socket s, const char *url, struct ipc_peer_check *pc, struct ipc_di
 	pthread_mutex_lock(&ipc_dial_lock);
 	ep->next = ipc_dial_list;
 	ipc_dial_list = ep;
-	if (!ipc_dial_running) {
-		pthread_t t;
-
-		if (pthread_create(&t, NULL, ipc_dial_monitor, NULL) == 0) {
-			pthread_detach(t);
-			ipc_dial_running = true;
-		}
-	}
+	if (!ipc_dial_running && !ipc_dial_stop &&
+	    pthread_create(&ipc_dial_thread, NULL, ipc_dial_monitor, NULL) == 0)
+		ipc_dial_running = true;
 	pthread_mutex_unlock(&ipc_dial_lock);
 	*ep_r = ep;
 	return 0;
@@ -602,6 +634,8 @@ ipc_op_cb(void *arg)
 		rep = nng_aio_get_msg(op->aio);
 	nng_aio_set_msg(op->aio, NULL);
 	st = ipc_status_from_nng(rv);
+	if (st == IPC_TIMEOUT && op->state == IPC_OP_RECV)
+		ipc_peer_drop(&op->c->peers);
 	cb(cbarg, st, rep);
 	ipc_op_release(op);
 }

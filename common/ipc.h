@@ -53,6 +53,9 @@ enum ipc_status ipc_client_call_sync(struct ipc_client *c, nng_msg *req, int tim
 bool ipc_client_connected(const struct ipc_client *c);
 /* Dialers re-created after staying disconnected (see ipc.c), process-wide. */
 uint64_t ipc_redial_count(void);
+/* At process exit, after every socket is closed: stops the dialer monitor
+ * and releases nng (nng_fini). */
+void ipc_fini(void);
 void ipc_client_close(struct ipc_client **c);
 
 /* Publisher: never blocks; a subscriber that falls behind loses messages. */

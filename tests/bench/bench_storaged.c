@@ -406,6 +406,6 @@ main(int argc, char **argv)
 		if (system(cmd) != 0)
 			return 1;
 	}
-	nng_fini();
+	ipc_fini();
 	return 0;
 }

@@ -213,6 +213,6 @@ main(void)
 	log_init("test");
 	log_set_level(LOG_LEVEL_ERROR);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	nng_fini();
+	ipc_fini();
 	return rc;
 }

@@ -454,7 +454,7 @@ main(void)
 	{
 		int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
-		nng_fini(); /* let nng's reaper free closed sockets before exit */
+		ipc_fini(); /* let nng's reaper free closed sockets before exit */
 		return rc;
 	}
 }

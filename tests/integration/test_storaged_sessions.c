@@ -936,6 +936,6 @@ main(void)
 	log_set_level(getenv("KUBARR_LOG_LEVEL") && strcmp(getenv("KUBARR_LOG_LEVEL"), "debug") == 0 ?
 	    LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR);
 	rc = cmocka_run_group_tests(tests, storaged_fx_setup, storaged_fx_teardown);
-	nng_fini();
+	ipc_fini();
 	return rc;
 }
