@@ -105,14 +105,18 @@ static void
 ipc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct ipc_peer_check *pc = arg;
-	uint64_t uid = 0;
+	uint64_t uid = 0, gid = 0;
 
 	switch (ev) {
 	case NNG_PIPE_EV_ADD_PRE:
+		/* our uid, root, or our group (daemons may run as distinct users
+		 * sharing one group, so storaged can tell authd from the gateway) */
 		if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0 ||
-		    (uid != (uint64_t)geteuid() && uid != 0)) {
+		    nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_GID, &gid) != 0 ||
+		    (uid != (uint64_t)geteuid() && uid != 0 && gid != (uint64_t)getegid())) {
 			atomic_fetch_add(&pc->refused, 1);
-			log_warnx("ipc %s: refused peer with uid %llu", pc->url, (unsigned long long)uid);
+			log_warnx("ipc %s: refused peer with uid %llu gid %llu", pc->url,
+			    (unsigned long long)uid, (unsigned long long)gid);
 			nng_pipe_close(p);
 		}
 		break;
@@ -352,6 +356,12 @@ ipc_call_cb(void *arg)
 	call->state = IPC_CALL_BUSY;
 	atomic_fetch_add(&srv->busy, 1);
 	srv->fn(srv->arg, call, nng_aio_get_msg(call->aio));
+}
+
+int
+ipc_msg_peer_uid(nng_msg *msg, uint64_t *uid_r)
+{
+	return nng_pipe_get_uint64(nng_msg_get_pipe(msg), NNG_OPT_IPC_PEER_UID, uid_r) == 0 ? 0 : -1;
 }
 
 void

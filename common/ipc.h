@@ -7,7 +7,8 @@
  * refused before their first message.  Sockets are created 0660.
  *
  * Client: a req0 socket dialled in the background (so start order does not
- * matter; redial every 10..100 ms).  Every call has a deadline; when no peer is
+ * matter; redial every 10..100 ms).
+ * Peers are admitted when they run as our uid, as root, or in our group.  Every call has a deadline; when no peer is
  * connected a call fails at once with IPC_DOWN instead of waiting.  The
  * callback may run on the caller's thread (IPC_DOWN) or an nng thread. */
 #ifndef KUBARR_IPC_H
@@ -32,6 +33,8 @@ typedef void (*ipc_handler_fn)(void *arg, struct ipc_call *call, nng_msg *req);
 
 int ipc_server_open(struct ipc_server **srv_r, const char *url, int workers, ipc_handler_fn fn,
     void *arg, char **err_r);
+/* The uid of the process that sent a received request: 0, or -1 if unknown. */
+int ipc_msg_peer_uid(nng_msg *msg, uint64_t *uid_r);
 /* Sends the reply and takes ownership of rep. */
 void ipc_call_reply(struct ipc_call *call, nng_msg *rep);
 /* Stop accepting connections, wait for calls in flight until deadline_us, close. */

@@ -69,6 +69,7 @@
 	X(5, AUDIT_APPEND, audit_append, "storaged", "append one audit log entry")             \
 	X(6, SETTING_GET, setting_get, "storaged", "one public system setting")               \
 	X(7, SETTING_SET, setting_set, "storaged", "create or update a system setting")   \
+	X(8, SETTING_GET_SECRET, setting_get_secret, "storaged (authd only)", "any setting, secrets too") \
 	X(300, AUDIT_LIST, audit_list, "storaged", "a filtered page of the audit log")        \
 	X(301, AUDIT_STATS, audit_stats, "storaged", "audit totals, top actions, failures")  \
 	X(302, AUDIT_CLEAR, audit_clear, "storaged", "delete old audit entries, one batch")
@@ -183,6 +184,10 @@
 	F(STR, value, "v", REQ, "value (text)")                                       \
 	F(STR, description, "d", OPT, "what it is for")
 #define PROTO_SETTING_SET_REP(F) PROTO_SETTING_FIELDS(F)
+/* SETTING_GET_SECRET: refused (forbidden) unless the caller's uid is
+ * storaged's KUBARR_AUTHD_UID. */
+#define PROTO_SETTING_GET_SECRET_REQ(F) F(STR, key, "k", REQ, "setting key")
+#define PROTO_SETTING_GET_SECRET_REP(F) PROTO_SETTING_FIELDS(F)
 
 /* Body of every error reply. */
 #define PROTO_ERROR_BODY(F)                                                       \

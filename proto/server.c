@@ -148,6 +148,7 @@ proto_server_handle(void *arg, struct ipc_call *call, nng_msg *msg)
 	r->srv = srv;
 	r->msg = msg;
 	r->started_us = time_mono_us();
+	r->has_peer_uid = ipc_msg_peer_uid(msg, &r->peer_uid) == 0;
 	atomic_fetch_add(&srv->requests, 1);
 	if (proto_env_decode(&r->env, nng_msg_body(msg), nng_msg_len(msg), &err) != 0) {
 		log_warnx("ipc: bad message (%zu bytes): %s", nng_msg_len(msg), err);

@@ -26,6 +26,8 @@ struct proto_request {
 	struct ipc_call *call;
 	struct proto_server *srv;
 	int64_t started_us;
+	uint64_t peer_uid;      /* the sender's uid, when has_peer_uid */
+	bool has_peer_uid;
 };
 
 typedef void (*proto_handler_fn)(void *ctx, struct proto_request *r);

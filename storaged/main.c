@@ -13,6 +13,7 @@
  * Ready:   only after migrations ran (it does not listen before). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "import_pg.h"
 #include "log.h"
@@ -30,6 +31,8 @@ static struct config_var storaged_vars[] = {
 	    .help = "read-only connections serving reads in parallel"},
 	{.name = "KUBARR_DB_BUSY_TIMEOUT_MS", .kind = CONFIG_INT, .def = "5000", .min = 0,
 	    .max = 600000, .help = "wait this long for a lock held by another process (backup, sqlite3 shell)"},
+	{.name = "KUBARR_AUTHD_UID", .kind = CONFIG_INT, .def = "-1", .min = -1, .max = 2147483647,
+	    .help = "uid of kubarr-authd, the only peer allowed to read secrets (-1: storaged's own uid)"},
 	{.name = "KUBARR_AUDIT_RETENTION_DAYS", .kind = CONFIG_INT, .def = "90", .min = 0, .max = 36500,
 	    .help = "delete audit entries older than this, daily (0 keeps them forever)"},
 	{.name = "KUBARR_JOBS_FIRST_RUN_S", .kind = CONFIG_INT, .def = "60", .min = 0, .max = 86400,
@@ -103,6 +106,8 @@ storaged_start(struct daemon *d, char **err_r)
 	struct proto_service svc = {.ctx = sd, .ping = storaged_ping, .stats = storaged_stats};
 
 	sd->d = d;
+	sd->authd_uid = config_int(&d->cfg, "KUBARR_AUTHD_UID") < 0 ? (uint64_t)geteuid() :
+	    (uint64_t)config_int(&d->cfg, "KUBARR_AUTHD_UID");
 	sd->dbc.path = config_str(&d->cfg, "KUBARR_DB_PATH");
 	sd->dbc.synchronous = config_str(&d->cfg, "KUBARR_DB_SYNCHRONOUS");
 	sd->dbc.busy_timeout_ms = (int)config_int(&d->cfg, "KUBARR_DB_BUSY_TIMEOUT_MS");

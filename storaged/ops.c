@@ -65,6 +65,12 @@ ops_handle(void *arg, struct proto_request *r)
 		proto_reply_error(r, PROTO_UNKNOWN_OP, "unknown op", NULL);
 		return;
 	}
+	if (def->authd_only && (!r->has_peer_uid || r->peer_uid != sd->authd_uid)) {
+		log_warnx("op %s refused: peer uid %llu is not authd's", proto_op_name(def->op),
+		    (unsigned long long)r->peer_uid);
+		proto_reply_error(r, PROTO_FORBIDDEN, "only authd may read secrets", NULL);
+		return;
+	}
 	job = xcalloc(1, sizeof(*job));
 	job->r = r;
 	job->def = def;

@@ -39,6 +39,7 @@ typedef enum proto_status (*op_exec_fn)(struct op_ctx *ctx, const void *req, nng
 struct op_def {
 	unsigned op;
 	bool write;
+	bool authd_only;             /* secrets: only the uid KUBARR_AUTHD_UID may ask */
 	size_t req_size;
 	int (*decode)(struct proto_env *env, void *req, const char **err_r);
 	op_exec_fn exec;
@@ -68,7 +69,10 @@ PROTO_OPS(OPS_X_DECODER_DECL)
 
 /* A row of a family's table: OPS_DEF(AUDIT_APPEND, audit_append, true, ops_audit_append). */
 #define OPS_DEF(NAME, name, is_write, fn) \
-	{PROTO_OP_##NAME, is_write, sizeof(struct proto_##name##_req), ops_decode_##name, fn}
+	{PROTO_OP_##NAME, is_write, false, sizeof(struct proto_##name##_req), ops_decode_##name, fn}
+/* An op that returns secrets: refused (forbidden) to every peer but authd. */
+#define OPS_DEF_AUTHD(NAME, name, is_write, fn) \
+	{PROTO_OP_##NAME, is_write, true, sizeof(struct proto_##name##_req), ops_decode_##name, fn}
 
 /* Each family file (ops_<family>.c) exports its table; ops.c lists the families. */
 struct op_family {
@@ -100,6 +104,7 @@ enum proto_status ops_audit_clear(struct op_ctx *ctx, const void *req, nng_msg *
 int ops_audit_clear_batch(struct db_conn *c, uint64_t days, uint64_t max_rows, uint64_t *deleted_r);
 enum proto_status ops_setting_get(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
 enum proto_status ops_setting_set(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
+enum proto_status ops_setting_get_secret(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
 bool ops_setting_is_secret(const char *key);
 
 #endif

@@ -8,6 +8,7 @@ static const struct op_def ops_core_table[] = {
 	OPS_DEF(AUDIT_CLEAR, audit_clear, true, ops_audit_clear),
 	OPS_DEF(SETTING_GET, setting_get, false, ops_setting_get),
 	OPS_DEF(SETTING_SET, setting_set, true, ops_setting_set),
+	OPS_DEF_AUTHD(SETTING_GET_SECRET, setting_get_secret, false, ops_setting_get_secret),
 };
 
 const struct op_family ops_family_core = {ops_core_table,

@@ -24,7 +24,7 @@ static const struct op_def ops_network_table[] = {
 	OPS_DEF(VPN_PROVIDER_CREATE, vpn_provider_create, true, ops_vpn_provider_create),
 	OPS_DEF(VPN_PROVIDER_UPDATE, vpn_provider_update, true, ops_vpn_provider_update),
 	OPS_DEF(VPN_PROVIDER_DELETE, vpn_provider_delete, true, ops_vpn_provider_delete),
-	OPS_DEF(VPN_PROVIDER_SECRET, vpn_provider_secret, false, ops_vpn_provider_secret),
+	OPS_DEF_AUTHD(VPN_PROVIDER_SECRET, vpn_provider_secret, false, ops_vpn_provider_secret),
 	OPS_DEF(APP_VPN_LIST, app_vpn_list, false, ops_app_vpn_list),
 	OPS_DEF(APP_VPN_GET, app_vpn_get, false, ops_app_vpn_get),
 	OPS_DEF(APP_VPN_SET, app_vpn_set, true, ops_app_vpn_set),
@@ -37,7 +37,7 @@ static const struct op_def ops_network_table[] = {
 	    ops_cloudflare_tunnel_update),
 	OPS_DEF(CLOUDFLARE_TUNNEL_DELETE, cloudflare_tunnel_delete, true,
 	    ops_cloudflare_tunnel_delete),
-	OPS_DEF(CLOUDFLARE_TUNNEL_SECRET, cloudflare_tunnel_secret, false,
+	OPS_DEF_AUTHD(CLOUDFLARE_TUNNEL_SECRET, cloudflare_tunnel_secret, false,
 	    ops_cloudflare_tunnel_secret),
 };
 

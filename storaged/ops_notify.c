@@ -16,7 +16,7 @@
 
 static const struct op_def ops_notify_table[] = {
 	OPS_DEF(CHANNEL_LIST, channel_list, false, ops_channel_list),
-	OPS_DEF(CHANNEL_GET_SECRET, channel_get_secret, false, ops_channel_get_secret),
+	OPS_DEF_AUTHD(CHANNEL_GET_SECRET, channel_get_secret, false, ops_channel_get_secret),
 	OPS_DEF(CHANNEL_SET, channel_set, true, ops_channel_set),
 	OPS_DEF(EVENT_LIST, event_list, false, ops_event_list),
 	OPS_DEF(EVENT_SET, event_set, true, ops_event_set),

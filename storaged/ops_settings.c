@@ -34,10 +34,16 @@ ops_setting_reply(struct op_ctx *ctx, sqlite3_stmt *st, nng_msg **reply_r)
 	rep.has_description = sqlite3_column_type(st, 2) != SQLITE_NULL;
 	rep.description = (const char *)sqlite3_column_text(st, 2);
 	rep.updated_at = (const char *)sqlite3_column_text(st, 3);
-	_Static_assert(sizeof(struct proto_setting_get_rep) == sizeof(struct proto_setting_set_rep),
-	    "SETTING_GET and SETTING_SET replies share a shape");
+	_Static_assert(sizeof(struct proto_setting_get_rep) == sizeof(struct proto_setting_set_rep) &&
+	    sizeof(struct proto_setting_get_rep) == sizeof(struct proto_setting_get_secret_rep),
+	    "the setting replies share a shape");
 	if (ctx->op == PROTO_OP_SETTING_GET) {
 		*reply_r = proto_setting_get_rep_msg(ctx->req_id, &rep);
+	} else if (ctx->op == PROTO_OP_SETTING_GET_SECRET) {
+		struct proto_setting_get_secret_rep sec;
+
+		memcpy(&sec, &rep, sizeof(sec));
+		*reply_r = proto_setting_get_secret_rep_msg(ctx->req_id, &sec);
 	} else {
 		struct proto_setting_set_rep set;
 
@@ -47,24 +53,40 @@ ops_setting_reply(struct op_ctx *ctx, sqlite3_stmt *st, nng_msg **reply_r)
 	return PROTO_OK;
 }
 
-enum proto_status
-ops_setting_get(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
+static enum proto_status
+ops_setting_read(struct op_ctx *ctx, const char *key, nng_msg **reply_r)
 {
-	const struct proto_setting_get_req *req = arg;
 	sqlite3_stmt *st;
 	int rc;
 
-	if (ops_setting_is_secret(req->key))
-		return op_fail(ctx, PROTO_FORBIDDEN, "secret settings are not readable", "key");
 	if ((st = db_stmt(ctx->c, ops_settings_sql_get)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
-	db_bind_text(st, 1, req->key);
+	db_bind_text(st, 1, key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return op_fail(ctx, PROTO_NOT_FOUND, "no such setting", "key");
 	if (rc != SQLITE_ROW)
 		return op_sqlite_fail(ctx, rc);
 	return ops_setting_reply(ctx, st, reply_r);
+}
+
+enum proto_status
+ops_setting_get(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
+{
+	const struct proto_setting_get_req *req = arg;
+
+	if (ops_setting_is_secret(req->key))
+		return op_fail(ctx, PROTO_FORBIDDEN, "secret settings are not readable", "key");
+	return ops_setting_read(ctx, req->key, reply_r);
+}
+
+/* Authd only (OPS_DEF_AUTHD): the caller's uid was checked before this runs. */
+enum proto_status
+ops_setting_get_secret(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
+{
+	const struct proto_setting_get_secret_req *req = arg;
+
+	return ops_setting_read(ctx, req->key, reply_r);
 }
 
 enum proto_status

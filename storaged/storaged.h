@@ -22,6 +22,7 @@ struct storaged {
 	struct ipc_pub *events;
 	struct jobs *jobs;
 	atomic_bool admin_exists;
+	uint64_t authd_uid;          /* the only peer allowed the secret ops */
 	int schema_from, schema_to;
 };
 

@@ -400,6 +400,47 @@ test_newer_database_refused(void **state)
 
 /* Maintenance: with retention at 30 days and the first run after 1 s, old
  * audit entries disappear on their own, in batches, and the run is logged. */
+/* Secrets go only to authd's uid: by default storaged's own (the test runs as
+ * it), refused once KUBARR_AUTHD_UID names another user. */
+static void
+secret_roundtrip(struct fx *f, enum proto_status want)
+{
+	struct proto_setting_set_req set = {.key = "jwt_private_key", .value = "PEM-SECRET"};
+	struct proto_setting_set_rep srep;
+	struct proto_setting_get_secret_req get = {.key = "jwt_private_key"};
+	struct proto_setting_get_secret_rep grep;
+	struct proto_reply hold;
+
+	assert_int_equal(proto_setting_set_call_sync(f->c, &set, 2000, &srep, &hold), PROTO_OK);
+	proto_reply_fini(&hold);
+	assert_int_equal(proto_setting_get_secret_call_sync(f->c, &get, 2000, &grep, &hold), want);
+	if (want == PROTO_OK)
+		assert_string_equal(grep.value, "PEM-SECRET");
+	else
+		assert_string_equal(hold.detail, "only authd may read secrets");
+	proto_reply_fini(&hold);
+}
+
+static void
+test_secret_for_authd(void **state)
+{
+	secret_roundtrip(*state, PROTO_OK);
+}
+
+static int
+other_authd_setup(void **state)
+{
+	static const char *const env[] = {"KUBARR_AUTHD_UID", "12345", NULL};
+
+	return storaged_fx_setup_env(state, env);
+}
+
+static void
+test_secret_refused_to_others(void **state)
+{
+	secret_roundtrip(*state, PROTO_FORBIDDEN);
+}
+
 static int
 jobs_setup(void **state)
 {
@@ -446,6 +487,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restart_keeps_data_and_schema, storaged_fx_setup, storaged_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_newer_database_refused, storaged_fx_setup, storaged_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_jobs_audit_retention, jobs_setup, storaged_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_secret_for_authd, storaged_fx_setup, storaged_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_secret_refused_to_others, other_authd_setup,
+		    storaged_fx_teardown),
 	};
 
 	log_init("test");
