@@ -47,6 +47,7 @@ ipc_status_name(enum ipc_status st)
 struct ipc_peer_check {
 	atomic_ulong refused;
 	atomic_ulong added;          /* pipes ever added: the stall monitor watches it */
+	atomic_bool drop;            /* a call timed out: the dial monitor closes the pipes */
 	atomic_int connected;        /* = npipes, readable without the lock */
 	pthread_mutex_t lock;
 	uint32_t pipes[IPC_MAX_PIPES];
@@ -82,7 +83,9 @@ ipc_peer_update(struct ipc_peer_check *pc, uint32_t id, bool up)
 /* A request sent on a pipe that looks connected got no answer in time: the
  * pipe may be one the server accepted but never added (nng 1.5.2, see the
  * monitor below), so close them all and let the dialer make a fresh one.
- * Requests in flight are resent by nng; storaged applies a write once. */
+ * Requests in flight are resent by nng; storaged applies a write once.
+ * Runs on the dial monitor's thread: closing a pipe from inside an nng
+ * completion callback can deadlock nng's task thread. */
 static void
 ipc_peer_drop(struct ipc_peer_check *pc)
 {
@@ -213,6 +216,8 @@ ipc_dial_monitor(void *arg)
 		pthread_cond_timedwait(&ipc_dial_cond, &ipc_dial_lock, &ts);
 		now = time_mono_us();
 		for (struct ipc_dial_ep *ep = ipc_dial_list; ep != NULL; ep = ep->next) {
+			if (atomic_exchange(&ep->pc->drop, false))
+				ipc_peer_drop(ep->pc);
 			if (atomic_load(&ep->pc->connected) > 0) {
 				ep->last_dial_us = now;
 				continue;
@@ -645,7 +650,7 @@ ipc_op_cb(void *arg)
 	nng_aio_set_msg(op->aio, NULL);
 	st = ipc_status_from_nng(rv);
 	if (st == IPC_TIMEOUT && op->state == IPC_OP_RECV)
-		ipc_peer_drop(&op->c->peers);
+		atomic_store(&op->c->peers.drop, true);
 	cb(cbarg, st, rep);
 	ipc_op_release(op);
 }
