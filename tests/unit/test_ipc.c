@@ -374,12 +374,23 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_reconnects_after_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pub_sub, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_uid_refused, setup, teardown),
+	};
+
+	/* Run alone (ctest unit_test_ipc_stall): nng 1.5.2 never frees the pipes
+	 * its stalled listener holds, which LeakSanitizer would report. */
+	const struct CMUnitTest stall_tests[] = {
 		cmocka_unit_test_setup_teardown(test_listener_recovers_from_cut_handshake, setup, teardown),
 	};
 
 	log_init("test");
 	if (argc == 3 && strcmp(argv[1], "--as-peer") == 0)
 		return as_peer(argv[2]);
+	if (argc == 2 && strcmp(argv[1], "--stall") == 0) {
+		int rc = cmocka_run_group_tests(stall_tests, NULL, NULL);
+
+		ipc_fini();
+		return rc;
+	}
 	{
 		int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
