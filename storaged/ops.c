@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "log.h"
@@ -159,4 +161,76 @@ op_event(struct op_ctx *ctx, const char *kind, int64_t id, const char *key)
 	e->kind = kind;
 	e->id = id;
 	snprintf(e->key, sizeof(e->key), "%s", key ? key : "");
+}
+
+/* ---- helpers for exec functions ------------------------------------------ */
+
+const char *
+op_pool_dup(struct op_pool *p, const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	p->v = op_grow(p->v, &p->cap, p->n, sizeof(p->v[0]));
+	p->v[p->n] = xstrdup(s);
+	return p->v[p->n++];
+}
+
+void
+op_pool_free(struct op_pool *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+void *
+op_grow(void *v, size_t *cap, size_t n, size_t sz)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 16;
+	return xrealloc(v, *cap * sz);
+}
+
+const char *
+op_col(sqlite3_stmt *st, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+bool
+op_valid_time(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
+			return false;
+	return true;
+}
+
+static void
+op_time_fmt(char out[25], time_t t, long ms)
+{
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(out, 25, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 25 - n, ".%03uZ", (unsigned)ms % 1000u);
+}
+
+void
+op_times(char now[25], char later[25], int64_t delta_s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	op_time_fmt(now, ts.tv_sec, ts.tv_nsec / 1000000);
+	op_time_fmt(later, ts.tv_sec + (time_t)delta_s, ts.tv_nsec / 1000000);
 }

@@ -96,6 +96,23 @@ enum proto_status op_failf(struct op_ctx *ctx, enum proto_status st, const char 
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void op_event(struct op_ctx *ctx, const char *kind, int64_t id, const char *key);
 
+/* Strings copied out of statement rows, freed together. */
+struct op_pool {
+	char **v;
+	size_t n, cap;
+};
+const char *op_pool_dup(struct op_pool *p, const char *s);
+void op_pool_free(struct op_pool *p);
+
+/* Column text, or NULL for SQL NULL. */
+const char *op_col(sqlite3_stmt *st, int i);
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+bool op_valid_time(const char *s);
+/* Now, and now plus delta_s seconds, from one clock reading, in that format. */
+void op_times(char now[25], char later[25], int64_t delta_s);
+/* v (an array of *cap elements of size sz) grown to hold at least n + 1. */
+void *op_grow(void *v, size_t *cap, size_t n, size_t sz);
+
 /* ops_audit.c, ops_settings.c (the core family, listed in ops_core.c) */
 enum proto_status ops_audit_append(struct op_ctx *ctx, const void *req, nng_msg **reply_r);
 enum proto_status ops_audit_list(struct op_ctx *ctx, const void *req, nng_msg **reply_r);

@@ -63,21 +63,6 @@ ops_audit_append(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	"id, timestamp, user_id, username, action, resource_type, resource_id, details," \
 	" ip_address, user_agent, success, error_message"
 
-static bool
-ops_audit_is_timestamp(const char *s)
-{
-	/* the stored form: YYYY-MM-DDTHH:MM:SS.mmmZ */
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
-
-	if (strlen(s) != sizeof(shape) - 1)
-		return false;
-	for (size_t i = 0; shape[i] != '\0'; i++) {
-		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
-			return false;
-	}
-	return true;
-}
-
 /* Fills one record from a row of OPS_AUDIT_COLUMNS; strings point into the row. */
 static void
 ops_audit_row(sqlite3_stmt *st, struct proto_rec_audit_entry *e)
@@ -216,9 +201,9 @@ ops_audit_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		return op_fail(ctx, PROTO_BAD_REQUEST, "page must be 1 or more", "page");
 	if (per_page < 1 || per_page > 100)
 		return op_fail(ctx, PROTO_BAD_REQUEST, "per_page must be 1..100", "per_page");
-	if (req->has_from && !ops_audit_is_timestamp(req->from))
+	if (req->has_from && !op_valid_time(req->from))
 		return op_fail(ctx, PROTO_BAD_REQUEST, "from must be YYYY-MM-DDTHH:MM:SS.mmmZ", "from");
-	if (req->has_to && !ops_audit_is_timestamp(req->to))
+	if (req->has_to && !op_valid_time(req->to))
 		return op_fail(ctx, PROTO_BAD_REQUEST, "to must be YYYY-MM-DDTHH:MM:SS.mmmZ", "to");
 	ops_audit_where(req, where, sizeof(where));
 	memset(&rep, 0, sizeof(rep));

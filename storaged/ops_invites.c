@@ -48,25 +48,25 @@ ops_invites_valid_code(const char *s)
 
 /* A row of OPS_INVITES_SELECT; strings point into the statement (or into pool). */
 static void
-ops_invites_row(sqlite3_stmt *st, const char *now, struct ops_sessions_pool *pool,
+ops_invites_row(sqlite3_stmt *st, const char *now, struct op_pool *pool,
     struct proto_rec_invite *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
-	r->code = ops_sessions_col(st, 1);
+	r->code = op_col(st, 1);
 	r->has_created_by_id = sqlite3_column_type(st, 2) != SQLITE_NULL;
 	r->created_by_id = sqlite3_column_int64(st, 2);
-	r->created_by_username = ops_sessions_col(st, 3);
+	r->created_by_username = op_col(st, 3);
 	r->has_created_by_username = r->created_by_username != NULL;
 	r->has_used_by_id = sqlite3_column_type(st, 4) != SQLITE_NULL;
 	r->used_by_id = sqlite3_column_int64(st, 4);
-	r->used_by_username = ops_sessions_col(st, 5);
+	r->used_by_username = op_col(st, 5);
 	r->has_used_by_username = r->used_by_username != NULL;
 	r->is_used = sqlite3_column_int(st, 6) != 0;
-	r->expires_at = ops_sessions_col(st, 7);
+	r->expires_at = op_col(st, 7);
 	r->has_expires_at = r->expires_at != NULL;
-	r->created_at = ops_sessions_col(st, 8);
-	r->used_at = ops_sessions_col(st, 9);
+	r->created_at = op_col(st, 8);
+	r->used_at = op_col(st, 9);
 	r->has_used_at = r->used_at != NULL;
 	if (r->is_used)
 		r->status = "used";
@@ -75,12 +75,12 @@ ops_invites_row(sqlite3_stmt *st, const char *now, struct ops_sessions_pool *poo
 	else
 		r->status = "valid";
 	if (pool != NULL) {
-		r->code = ops_sessions_pool_dup(pool, r->code);
-		r->created_by_username = ops_sessions_pool_dup(pool, r->created_by_username);
-		r->used_by_username = ops_sessions_pool_dup(pool, r->used_by_username);
-		r->expires_at = ops_sessions_pool_dup(pool, r->expires_at);
-		r->created_at = ops_sessions_pool_dup(pool, r->created_at);
-		r->used_at = ops_sessions_pool_dup(pool, r->used_at);
+		r->code = op_pool_dup(pool, r->code);
+		r->created_by_username = op_pool_dup(pool, r->created_by_username);
+		r->used_by_username = op_pool_dup(pool, r->used_by_username);
+		r->expires_at = op_pool_dup(pool, r->expires_at);
+		r->created_at = op_pool_dup(pool, r->created_at);
+		r->used_at = op_pool_dup(pool, r->used_at);
 	}
 }
 
@@ -117,7 +117,7 @@ ops_invite_create(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	if (!ops_invites_valid_code(req->code))
 		return op_fail(ctx, PROTO_BAD_REQUEST, "code must be 8-64 characters [A-Za-z0-9_-]",
 		    "code");
-	if (req->has_expires_at && !ops_sessions_valid_time(req->expires_at))
+	if (req->has_expires_at && !op_valid_time(req->expires_at))
 		return op_fail(ctx, PROTO_BAD_REQUEST, "expires_at must be RFC 3339 UTC", "expires_at");
 	if ((st = db_stmt(ctx->c, ops_invites_sql_insert)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
@@ -170,7 +170,7 @@ enum proto_status
 ops_invite_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	struct proto_invite_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_invite *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -182,7 +182,7 @@ ops_invite_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	db_now(now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		ops_invites_row(st, now, &pool, &v[n++]);
 	}
 	sqlite3_reset(st);
@@ -193,7 +193,7 @@ ops_invite_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_invite_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 

@@ -229,27 +229,27 @@ ops_net_check_provider(struct op_ctx *ctx, const char *name, const char *type, c
 /* ---- rows ---------------------------------------------------------------- */
 
 static void
-ops_net_provider_row(sqlite3_stmt *st, struct ops_sessions_pool *pool,
+ops_net_provider_row(sqlite3_stmt *st, struct op_pool *pool,
     struct proto_rec_vpn_provider *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
-	r->name = ops_sessions_pool_dup(pool, ops_sessions_col(st, 1));
-	r->vpn_type = ops_sessions_pool_dup(pool, ops_sessions_col(st, 2));
-	r->service_provider = ops_sessions_pool_dup(pool, ops_sessions_col(st, 3));
+	r->name = op_pool_dup(pool, op_col(st, 1));
+	r->vpn_type = op_pool_dup(pool, op_col(st, 2));
+	r->service_provider = op_pool_dup(pool, op_col(st, 3));
 	r->has_service_provider = r->service_provider != NULL;
 	r->enabled = sqlite3_column_int(st, 4) != 0;
 	r->kill_switch = sqlite3_column_int(st, 5) != 0;
-	r->firewall_outbound_subnets = ops_sessions_pool_dup(pool, ops_sessions_col(st, 6));
+	r->firewall_outbound_subnets = op_pool_dup(pool, op_col(st, 6));
 	r->has_credentials = sqlite3_column_int(st, 7) != 0;
 	r->app_count = sqlite3_column_int64(st, 8);
-	r->created_at = ops_sessions_pool_dup(pool, ops_sessions_col(st, 9));
-	r->updated_at = ops_sessions_pool_dup(pool, ops_sessions_col(st, 10));
+	r->created_at = op_pool_dup(pool, op_col(st, 9));
+	r->updated_at = op_pool_dup(pool, op_col(st, 10));
 }
 
 /* Reads provider id into *r (strings in pool): PROTO_OK, not_found "id" or an error. */
 static enum proto_status
-ops_net_provider_load(struct op_ctx *ctx, int64_t id, struct ops_sessions_pool *pool,
+ops_net_provider_load(struct op_ctx *ctx, int64_t id, struct op_pool *pool,
     struct proto_rec_vpn_provider *r)
 {
 	sqlite3_stmt *st;
@@ -272,7 +272,7 @@ static enum proto_status
 ops_net_provider_reply(struct op_ctx *ctx, int64_t id,
     nng_msg *(*enc)(uint64_t, const struct proto_vpn_provider_get_rep *), nng_msg **reply_r)
 {
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_vpn_provider row;
 	struct proto_vpn_provider_get_rep rep;
 	enum proto_status res;
@@ -281,7 +281,7 @@ ops_net_provider_reply(struct op_ctx *ctx, int64_t id,
 		memcpy(&rep, &row, sizeof(rep));
 		*reply_r = enc(ctx->req_id, &rep);
 	}
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return res;
 }
 
@@ -309,7 +309,7 @@ enum proto_status
 ops_vpn_provider_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	struct proto_vpn_provider_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_vpn_provider *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -319,7 +319,7 @@ ops_vpn_provider_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	if ((st = db_stmt(ctx->c, ops_net_sql_provider_list)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		ops_net_provider_row(st, &pool, &v[n++]);
 	}
 	sqlite3_reset(st);
@@ -330,7 +330,7 @@ ops_vpn_provider_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_vpn_provider_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 
@@ -424,7 +424,7 @@ ops_vpn_provider_delete(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	const struct proto_vpn_provider_delete_req *req = arg;
 	struct proto_vpn_provider_delete_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	const char **apps = NULL;
 	size_t n = 0, cap = 0;
 	enum proto_status res;
@@ -445,8 +445,8 @@ ops_vpn_provider_delete(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	sqlite3_bind_int64(st, 1, req->id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		apps = ops_sessions_grow(apps, &cap, n, sizeof(*apps));
-		apps[n++] = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 0));
+		apps = op_grow(apps, &cap, n, sizeof(*apps));
+		apps[n++] = op_pool_dup(&pool, op_col(st, 0));
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -467,7 +467,7 @@ ops_vpn_provider_delete(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		}
 	}
 	free(apps);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return res;
 }
 
@@ -486,7 +486,7 @@ ops_vpn_provider_secret(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	if (rc == SQLITE_ROW) {
 		memset(&rep, 0, sizeof(rep));
 		rep.id = req->id;
-		rep.credentials_json = ops_sessions_col(st, 0);
+		rep.credentials_json = op_col(st, 0);
 		*reply_r = proto_vpn_provider_secret_rep_msg(ctx->req_id, &rep);
 	}
 	sqlite3_reset(st);

@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 
-#include "ops_sessions.h"
+#include "ops.h"
 
 /* [a-z0-9-]{1,63} */
 bool ops_network_valid_app_name(const char *s);

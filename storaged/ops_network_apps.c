@@ -29,23 +29,23 @@ _Static_assert(sizeof(struct proto_rec_app_vpn) == sizeof(struct proto_app_vpn_g
     "app VPN replies share the record's shape");
 
 static void
-ops_net_app_row(sqlite3_stmt *st, struct ops_sessions_pool *pool, struct proto_rec_app_vpn *r)
+ops_net_app_row(sqlite3_stmt *st, struct op_pool *pool, struct proto_rec_app_vpn *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->app_name = ops_sessions_pool_dup(pool, ops_sessions_col(st, 0));
+	r->app_name = op_pool_dup(pool, op_col(st, 0));
 	r->vpn_provider_id = sqlite3_column_int64(st, 1);
-	r->provider_name = ops_sessions_pool_dup(pool, ops_sessions_col(st, 2));
+	r->provider_name = op_pool_dup(pool, op_col(st, 2));
 	r->has_kill_switch_override = sqlite3_column_type(st, 3) != SQLITE_NULL;
 	r->kill_switch_override = sqlite3_column_int(st, 3) != 0;
 	r->effective_kill_switch = sqlite3_column_int(st, 4) != 0;
 	r->port_forwarding = sqlite3_column_int(st, 5) != 0;
-	r->created_at = ops_sessions_pool_dup(pool, ops_sessions_col(st, 6));
-	r->updated_at = ops_sessions_pool_dup(pool, ops_sessions_col(st, 7));
+	r->created_at = op_pool_dup(pool, op_col(st, 6));
+	r->updated_at = op_pool_dup(pool, op_col(st, 7));
 }
 
 /* The config of app into *r: PROTO_OK, not_found "app_name" or an error. */
 static enum proto_status
-ops_net_app_load(struct op_ctx *ctx, const char *app, struct ops_sessions_pool *pool,
+ops_net_app_load(struct op_ctx *ctx, const char *app, struct op_pool *pool,
     struct proto_rec_app_vpn *r)
 {
 	sqlite3_stmt *st;
@@ -67,7 +67,7 @@ enum proto_status
 ops_app_vpn_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	struct proto_app_vpn_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_app_vpn *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -77,7 +77,7 @@ ops_app_vpn_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	if ((st = db_stmt(ctx->c, ops_net_sql_app_list)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		ops_net_app_row(st, &pool, &v[n++]);
 	}
 	sqlite3_reset(st);
@@ -88,7 +88,7 @@ ops_app_vpn_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_app_vpn_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 
@@ -96,7 +96,7 @@ enum proto_status
 ops_app_vpn_get(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	const struct proto_app_vpn_get_req *req = arg;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_app_vpn_get_rep rep;
 	struct proto_rec_app_vpn row;
 	enum proto_status res;
@@ -107,7 +107,7 @@ ops_app_vpn_get(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		memcpy(&rep, &row, sizeof(rep));
 		*reply_r = proto_app_vpn_get_rep_msg(ctx->req_id, &rep);
 	}
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return res;
 }
 
@@ -115,7 +115,7 @@ enum proto_status
 ops_app_vpn_set(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	const struct proto_app_vpn_set_req *req = arg;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_app_vpn_set_rep rep;
 	struct proto_rec_app_vpn row;
 	enum proto_status res;
@@ -151,7 +151,7 @@ ops_app_vpn_set(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		memcpy(&rep, &row, sizeof(rep));
 		*reply_r = proto_app_vpn_set_rep_msg(ctx->req_id, &rep);
 	}
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return res;
 }
 

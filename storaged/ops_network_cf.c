@@ -43,20 +43,20 @@ _Static_assert(sizeof(struct proto_rec_cf_tunnel) == sizeof(struct proto_cloudfl
 
 #define OPS_NET_CF_OPT(row, col, i)                                                          \
 	do {                                                                                     \
-		(row)->col = ops_sessions_pool_dup(pool, ops_sessions_col(st, i));                   \
+		(row)->col = op_pool_dup(pool, op_col(st, i));                   \
 		(row)->has_##col = (row)->col != NULL;                                               \
 	} while (0)
 
 static void
-ops_net_cf_row(sqlite3_stmt *st, struct ops_sessions_pool *pool, struct proto_rec_cf_tunnel *r)
+ops_net_cf_row(sqlite3_stmt *st, struct op_pool *pool, struct proto_rec_cf_tunnel *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
-	r->name = ops_sessions_pool_dup(pool, ops_sessions_col(st, 1));
-	r->status = ops_sessions_pool_dup(pool, ops_sessions_col(st, 2));
+	r->name = op_pool_dup(pool, op_col(st, 1));
+	r->status = op_pool_dup(pool, op_col(st, 2));
 	OPS_NET_CF_OPT(r, error, 3);
-	r->created_at = ops_sessions_pool_dup(pool, ops_sessions_col(st, 4));
-	r->updated_at = ops_sessions_pool_dup(pool, ops_sessions_col(st, 5));
+	r->created_at = op_pool_dup(pool, op_col(st, 4));
+	r->updated_at = op_pool_dup(pool, op_col(st, 5));
 	OPS_NET_CF_OPT(r, account_id, 6);
 	OPS_NET_CF_OPT(r, tunnel_id, 7);
 	OPS_NET_CF_OPT(r, zone_id, 8);
@@ -73,7 +73,7 @@ ops_net_cf_row(sqlite3_stmt *st, struct ops_sessions_pool *pool, struct proto_re
 static enum proto_status
 ops_net_cf_reply(struct op_ctx *ctx, int64_t id, unsigned op, nng_msg **reply_r)
 {
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_cf_tunnel row;
 	sqlite3_stmt *st;
 	int rc;
@@ -103,7 +103,7 @@ ops_net_cf_reply(struct op_ctx *ctx, int64_t id, unsigned op, nng_msg **reply_r)
 			*reply_r = proto_cloudflare_tunnel_get_rep_msg(ctx->req_id, &rep);
 		}
 	}
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	if (rc == SQLITE_DONE)
 		return op_fail(ctx, PROTO_NOT_FOUND, "no such tunnel", "id");
 	return rc == SQLITE_ROW ? PROTO_OK : op_sqlite_fail(ctx, rc);
@@ -133,7 +133,7 @@ enum proto_status
 ops_cloudflare_tunnel_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	struct proto_cloudflare_tunnel_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_cf_tunnel *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -143,7 +143,7 @@ ops_cloudflare_tunnel_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_
 	if ((st = db_stmt(ctx->c, ops_net_sql_cf_list)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		ops_net_cf_row(st, &pool, &v[n++]);
 	}
 	sqlite3_reset(st);
@@ -154,7 +154,7 @@ ops_cloudflare_tunnel_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_
 		*reply_r = proto_cloudflare_tunnel_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 
@@ -281,8 +281,8 @@ ops_cloudflare_tunnel_secret(struct op_ctx *ctx, const void *arg, nng_msg **repl
 	if (rc == SQLITE_ROW) {
 		memset(&rep, 0, sizeof(rep));
 		rep.id = req->id;
-		rep.tunnel_token = ops_sessions_col(st, 0);
-		rep.api_token = ops_sessions_col(st, 1);
+		rep.tunnel_token = op_col(st, 0);
+		rep.api_token = op_col(st, 1);
 		rep.has_api_token = rep.api_token != NULL;
 		*reply_r = proto_cloudflare_tunnel_secret_rep_msg(ctx->req_id, &rep);
 	}

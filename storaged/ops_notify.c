@@ -237,22 +237,22 @@ ops_notify_scalar(struct op_ctx *ctx, sqlite3_stmt *st, int64_t *v_r)
 /* A row of the channel SELECTs; strings point into the statement, or into
  * pool when one is given. */
 static void
-ops_notify_channel_row(sqlite3_stmt *st, struct ops_sessions_pool *pool,
+ops_notify_channel_row(sqlite3_stmt *st, struct op_pool *pool,
     struct proto_rec_notify_channel *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->channel_type = ops_sessions_col(st, 0);
+	r->channel_type = op_col(st, 0);
 	r->enabled = sqlite3_column_int(st, 1) != 0;
-	r->config = ops_sessions_col(st, 2);
-	r->created_at = ops_sessions_col(st, 3);
+	r->config = op_col(st, 2);
+	r->created_at = op_col(st, 3);
 	r->has_created_at = r->created_at != NULL;
-	r->updated_at = ops_sessions_col(st, 4);
+	r->updated_at = op_col(st, 4);
 	r->has_updated_at = r->updated_at != NULL;
 	if (pool != NULL) {
-		r->channel_type = ops_sessions_pool_dup(pool, r->channel_type);
-		r->config = ops_sessions_pool_dup(pool, r->config);
-		r->created_at = ops_sessions_pool_dup(pool, r->created_at);
-		r->updated_at = ops_sessions_pool_dup(pool, r->updated_at);
+		r->channel_type = op_pool_dup(pool, r->channel_type);
+		r->config = op_pool_dup(pool, r->config);
+		r->created_at = op_pool_dup(pool, r->created_at);
+		r->updated_at = op_pool_dup(pool, r->updated_at);
 	}
 }
 
@@ -260,7 +260,7 @@ enum proto_status
 ops_channel_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	struct proto_channel_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_notify_channel *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -270,7 +270,7 @@ ops_channel_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	if ((st = db_stmt(ctx->c, ops_notify_sql_channel_list)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		ops_notify_channel_row(st, &pool, &v[n++]);
 	}
 	sqlite3_reset(st);
@@ -281,7 +281,7 @@ ops_channel_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_channel_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 
@@ -299,9 +299,9 @@ ops_channel_get_secret(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		memset(&rep, 0, sizeof(rep));
-		rep.channel_type = ops_sessions_col(st, 0);
+		rep.channel_type = op_col(st, 0);
 		rep.enabled = sqlite3_column_int(st, 1) != 0;
-		rep.config = ops_sessions_col(st, 2);
+		rep.config = op_col(st, 2);
 		*reply_r = proto_channel_get_secret_rep_msg(ctx->req_id, &rep);
 	}
 	sqlite3_reset(st);
@@ -391,7 +391,7 @@ enum proto_status
 ops_event_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	struct proto_event_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_notify_event *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -401,11 +401,11 @@ ops_event_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	if ((st = db_stmt(ctx->c, ops_notify_sql_event_list)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		memset(&v[n], 0, sizeof(v[n]));
-		v[n].event_type = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 0));
+		v[n].event_type = op_pool_dup(&pool, op_col(st, 0));
 		v[n].enabled = sqlite3_column_int(st, 1) != 0;
-		v[n].severity = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 2));
+		v[n].severity = op_pool_dup(&pool, op_col(st, 2));
 		n++;
 	}
 	sqlite3_reset(st);
@@ -416,7 +416,7 @@ ops_event_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_event_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 

@@ -9,8 +9,8 @@
  * destinations in C (ops_notify_mask_dest).  Only CHANNEL_GET_SECRET and
  * OUTBOX_TAKE return them in clear, for storaged's own sender.
  *
- * The string helpers (pool, column text, time shape) are the sessions
- * family's (ops_sessions.h); they are storaged-wide in all but name. */
+ * The string helpers (pool, column text, time shape) are the op framework's
+ * (ops.h). */
 #ifndef KUBARR_STORAGED_OPS_NOTIFY_H
 #define KUBARR_STORAGED_OPS_NOTIFY_H
 
@@ -19,7 +19,6 @@
 #include <stdint.h>
 
 #include "ops.h"
-#include "ops_sessions.h"
 
 #define OPS_NOTIFY_PAGE_DEFAULT 50
 #define OPS_NOTIFY_PAGE_MAX 200

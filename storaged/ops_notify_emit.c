@@ -204,7 +204,7 @@ ops_outbox_take(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	const struct proto_outbox_take_req *req = arg;
 	struct proto_outbox_take_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_notify_out *v = NULL;
 	size_t n = 0, cap = 0;
 	int64_t limit;
@@ -214,7 +214,7 @@ ops_outbox_take(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 
 	if (!ops_notify_limit(req->has_limit, req->limit, &limit))
 		return op_fail(ctx, PROTO_BAD_REQUEST, "limit must be 1..200", "limit");
-	if (req->has_now && !ops_sessions_valid_time(req->now))
+	if (req->has_now && !op_valid_time(req->now))
 		return op_fail(ctx, PROTO_BAD_REQUEST, "now must be RFC 3339 UTC", "now");
 	if (req->has_lease_s && (req->lease_s < 1 || req->lease_s > OPS_NOTIFY_LEASE_MAX_S))
 		return op_fail(ctx, PROTO_BAD_REQUEST, "lease_s must be 1..86400", "lease_s");
@@ -230,17 +230,17 @@ ops_outbox_take(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct proto_rec_notify_out *r;
 
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		r = &v[n++];
 		memset(r, 0, sizeof(*r));
 		r->id = sqlite3_column_int64(st, 0);
 		r->has_user_id = sqlite3_column_type(st, 1) != SQLITE_NULL;
 		r->user_id = sqlite3_column_int64(st, 1);
-		r->channel_type = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 2));
-		r->destination = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 3));
-		r->event_type = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 4));
-		r->title = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 5));
-		r->message = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 6));
+		r->channel_type = op_pool_dup(&pool, op_col(st, 2));
+		r->destination = op_pool_dup(&pool, op_col(st, 3));
+		r->event_type = op_pool_dup(&pool, op_col(st, 4));
+		r->title = op_pool_dup(&pool, op_col(st, 5));
+		r->message = op_pool_dup(&pool, op_col(st, 6));
 		r->attempts = sqlite3_column_int64(st, 7);
 	}
 	sqlite3_reset(st);
@@ -251,7 +251,7 @@ ops_outbox_take(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_outbox_take_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 
@@ -260,7 +260,7 @@ static enum proto_status
 ops_notify_log(struct op_ctx *ctx, sqlite3_stmt *row, const char *status, const char *error,
     int64_t *id_r)
 {
-	char *masked = ops_notify_mask_dest(ops_sessions_col(row, 1), ops_sessions_col(row, 2));
+	char *masked = ops_notify_mask_dest(op_col(row, 1), op_col(row, 2));
 	enum proto_status res;
 	sqlite3_stmt *st;
 	char now[25];
@@ -272,8 +272,8 @@ ops_notify_log(struct op_ctx *ctx, sqlite3_stmt *row, const char *status, const 
 	db_now(now);
 	if (sqlite3_column_type(row, 0) != SQLITE_NULL)
 		sqlite3_bind_int64(st, 1, sqlite3_column_int64(row, 0));
-	db_bind_text(st, 2, ops_sessions_col(row, 1));
-	db_bind_text(st, 3, ops_sessions_col(row, 3));
+	db_bind_text(st, 2, op_col(row, 1));
+	db_bind_text(st, 3, op_col(row, 3));
 	db_bind_text(st, 4, masked);
 	db_bind_text(st, 5, status);
 	db_bind_text(st, 6, error);
@@ -297,7 +297,7 @@ ops_outbox_result(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	int64_t attempts, log_id = 0;
 	int rc;
 
-	if (retry && !(req->has_next_attempt_at && ops_sessions_valid_time(req->next_attempt_at)))
+	if (retry && !(req->has_next_attempt_at && op_valid_time(req->next_attempt_at)))
 		return op_fail(ctx, PROTO_BAD_REQUEST, "a retry needs next_attempt_at (RFC 3339 UTC)",
 		    "next_attempt_at");
 	if (!req->ok && error == NULL)
@@ -355,7 +355,7 @@ ops_log_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	const struct proto_log_list_req *req = arg;
 	struct proto_log_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_notify_log *v = NULL;
 	int64_t limit, total = 0;
 	size_t n = 0, cap = 0;
@@ -380,20 +380,20 @@ ops_log_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct proto_rec_notify_log *r;
 
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		r = &v[n++];
 		memset(r, 0, sizeof(*r));
 		r->id = sqlite3_column_int64(st, 0);
 		r->has_user_id = sqlite3_column_type(st, 1) != SQLITE_NULL;
 		r->user_id = sqlite3_column_int64(st, 1);
-		r->channel_type = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 2));
-		r->event_type = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 3));
-		r->recipient = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 4));
+		r->channel_type = op_pool_dup(&pool, op_col(st, 2));
+		r->event_type = op_pool_dup(&pool, op_col(st, 3));
+		r->recipient = op_pool_dup(&pool, op_col(st, 4));
 		r->has_recipient = r->recipient != NULL;
-		r->status = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 5));
-		r->error_message = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 6));
+		r->status = op_pool_dup(&pool, op_col(st, 5));
+		r->error_message = op_pool_dup(&pool, op_col(st, 6));
 		r->has_error_message = r->error_message != NULL;
-		r->created_at = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 7));
+		r->created_at = op_pool_dup(&pool, op_col(st, 7));
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE) {
@@ -404,6 +404,6 @@ ops_log_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_log_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }

@@ -49,18 +49,18 @@ _Static_assert(sizeof(struct proto_rec_notify_pref) == sizeof(struct proto_pref_
 
 /* A preference row, strings copied into pool (the destination masked). */
 static void
-ops_notify_pref_row(sqlite3_stmt *st, struct ops_sessions_pool *pool,
+ops_notify_pref_row(sqlite3_stmt *st, struct op_pool *pool,
     struct proto_rec_notify_pref *r)
 {
-	const char *dest = ops_sessions_col(st, 2);
+	const char *dest = op_col(st, 2);
 
 	memset(r, 0, sizeof(*r));
-	r->channel_type = ops_sessions_pool_dup(pool, ops_sessions_col(st, 0));
+	r->channel_type = op_pool_dup(pool, op_col(st, 0));
 	r->enabled = sqlite3_column_int(st, 1) != 0;
 	if (dest != NULL) {
 		char *m = ops_notify_mask_dest(r->channel_type, dest);
 
-		r->destination = ops_sessions_pool_dup(pool, m);
+		r->destination = op_pool_dup(pool, m);
 		r->has_destination = true;
 		free(m);
 	}
@@ -72,7 +72,7 @@ ops_pref_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	const struct proto_pref_list_req *req = arg;
 	struct proto_pref_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_notify_pref *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -82,7 +82,7 @@ ops_pref_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	sqlite3_bind_int64(st, 1, req->user_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		ops_notify_pref_row(st, &pool, &v[n++]);
 	}
 	sqlite3_reset(st);
@@ -93,7 +93,7 @@ ops_pref_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_pref_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 
@@ -101,7 +101,7 @@ ops_pref_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 static enum proto_status
 ops_notify_pref_reply(struct op_ctx *ctx, int64_t user_id, const char *type, nng_msg **reply_r)
 {
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_notify_pref row;
 	struct proto_pref_set_rep rep;
 	struct proto_pref_verify_rep vrep;
@@ -124,7 +124,7 @@ ops_notify_pref_reply(struct op_ctx *ctx, int64_t user_id, const char *type, nng
 		}
 	}
 	sqlite3_reset(st);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	if (rc == SQLITE_DONE)
 		return op_fail(ctx, PROTO_INTERNAL, "preference vanished", NULL);
 	return rc == SQLITE_ROW ? PROTO_OK : op_sqlite_fail(ctx, rc);
@@ -204,7 +204,7 @@ ops_inbox_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	const struct proto_inbox_list_req *req = arg;
 	bool unread_only = req->has_unread_only && req->unread_only;
 	struct proto_inbox_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_notify_item *v = NULL;
 	int64_t limit, total = 0, unread = 0;
 	size_t n = 0, cap = 0;
@@ -233,17 +233,17 @@ ops_inbox_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct proto_rec_notify_item *r;
 
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		r = &v[n++];
 		memset(r, 0, sizeof(*r));
 		r->id = sqlite3_column_int64(st, 0);
-		r->title = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 1));
-		r->message = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 2));
-		r->event_type = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 3));
+		r->title = op_pool_dup(&pool, op_col(st, 1));
+		r->message = op_pool_dup(&pool, op_col(st, 2));
+		r->event_type = op_pool_dup(&pool, op_col(st, 3));
 		r->has_event_type = r->event_type != NULL;
-		r->severity = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 4));
+		r->severity = op_pool_dup(&pool, op_col(st, 4));
 		r->read = sqlite3_column_int(st, 5) != 0;
-		r->created_at = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 6));
+		r->created_at = op_pool_dup(&pool, op_col(st, 6));
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE) {
@@ -255,7 +255,7 @@ ops_inbox_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_inbox_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 

@@ -71,78 +71,6 @@ static const char ops_sessions_sql_revoked[] =
     "DELETE FROM sessions WHERE is_revoked = 1"
     " AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', ?, '-1 day')";
 
-/* ---- shared helpers ----------------------------------------------------- */
-
-const char *
-ops_sessions_pool_dup(struct ops_sessions_pool *p, const char *s)
-{
-	if (s == NULL)
-		return NULL;
-	p->v = ops_sessions_grow(p->v, &p->cap, p->n, sizeof(p->v[0]));
-	p->v[p->n] = xstrdup(s);
-	return p->v[p->n++];
-}
-
-void
-ops_sessions_pool_free(struct ops_sessions_pool *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		free(p->v[i]);
-	free(p->v);
-	memset(p, 0, sizeof(*p));
-}
-
-void *
-ops_sessions_grow(void *v, size_t *cap, size_t n, size_t sz)
-{
-	if (n < *cap)
-		return v;
-	*cap = *cap ? *cap * 2 : 16;
-	return xrealloc(v, *cap * sz);
-}
-
-const char *
-ops_sessions_col(sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
-		return NULL;
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-bool
-ops_sessions_valid_time(const char *s)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
-
-	if (strlen(s) != sizeof(shape) - 1)
-		return false;
-	for (size_t i = 0; shape[i] != '\0'; i++)
-		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
-			return false;
-	return true;
-}
-
-static void
-ops_sessions_fmt(char out[25], time_t t, long ms)
-{
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&t, &tm);
-	n = strftime(out, 25, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 25 - n, ".%03uZ", (unsigned)ms % 1000u);
-}
-
-void
-ops_sessions_times(char now[25], char later[25], int64_t delta_s)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ops_sessions_fmt(now, ts.tv_sec, ts.tv_nsec / 1000000);
-	ops_sessions_fmt(later, ts.tv_sec + (time_t)delta_s, ts.tv_nsec / 1000000);
-}
-
 /* 8-4-4-4-12 hex digits. */
 static bool
 ops_sessions_valid_id(const char *s)
@@ -166,15 +94,15 @@ static void
 ops_sessions_row(sqlite3_stmt *st, struct proto_rec_session *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->id = ops_sessions_col(st, 0);
+	r->id = op_col(st, 0);
 	r->user_id = sqlite3_column_int64(st, 1);
-	r->user_agent = ops_sessions_col(st, 2);
+	r->user_agent = op_col(st, 2);
 	r->has_user_agent = r->user_agent != NULL;
-	r->ip_address = ops_sessions_col(st, 3);
+	r->ip_address = op_col(st, 3);
 	r->has_ip_address = r->ip_address != NULL;
-	r->created_at = ops_sessions_col(st, 4);
-	r->expires_at = ops_sessions_col(st, 5);
-	r->last_accessed_at = ops_sessions_col(st, 6);
+	r->created_at = op_col(st, 4);
+	r->expires_at = op_col(st, 5);
+	r->last_accessed_at = op_col(st, 6);
 }
 
 _Static_assert(sizeof(struct proto_rec_session) == sizeof(struct proto_session_get_rep) &&
@@ -210,7 +138,7 @@ ops_session_create(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	}
 	if ((st = db_stmt(ctx->c, ops_sessions_sql_insert)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
-	ops_sessions_times(now, exp, ttl);
+	op_times(now, exp, ttl);
 	db_bind_text(st, 1, req->id);
 	sqlite3_bind_int64(st, 2, req->user_id);
 	db_bind_text(st, 3, req->has_user_agent ? ua : NULL);
@@ -261,7 +189,7 @@ ops_session_list_user(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	const struct proto_session_list_user_req *req = arg;
 	struct proto_session_list_user_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_session *v = NULL, row;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -275,13 +203,13 @@ ops_session_list_user(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	db_bind_text(st, 2, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ops_sessions_row(st, &row);
-		row.id = ops_sessions_pool_dup(&pool, row.id);
-		row.user_agent = ops_sessions_pool_dup(&pool, row.user_agent);
-		row.ip_address = ops_sessions_pool_dup(&pool, row.ip_address);
-		row.created_at = ops_sessions_pool_dup(&pool, row.created_at);
-		row.expires_at = ops_sessions_pool_dup(&pool, row.expires_at);
-		row.last_accessed_at = ops_sessions_pool_dup(&pool, row.last_accessed_at);
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		row.id = op_pool_dup(&pool, row.id);
+		row.user_agent = op_pool_dup(&pool, row.user_agent);
+		row.ip_address = op_pool_dup(&pool, row.ip_address);
+		row.created_at = op_pool_dup(&pool, row.created_at);
+		row.expires_at = op_pool_dup(&pool, row.expires_at);
+		row.last_accessed_at = op_pool_dup(&pool, row.last_accessed_at);
+		v = op_grow(v, &cap, n, sizeof(*v));
 		v[n++] = row;
 	}
 	sqlite3_reset(st);
@@ -292,7 +220,7 @@ ops_session_list_user(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_session_list_user_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 
@@ -365,7 +293,7 @@ ops_session_touch(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	int rc;
 
 	for (size_t i = 0; i < req->items.n; i++)
-		if (!ops_sessions_valid_time(req->items.v[i].last_accessed_at))
+		if (!op_valid_time(req->items.v[i].last_accessed_at))
 			return op_fail(ctx, PROTO_BAD_REQUEST, "last_accessed_at must be RFC 3339 UTC",
 			    "items");
 	if ((st = db_stmt(ctx->c, ops_sessions_sql_touch)) == NULL)
@@ -436,7 +364,7 @@ ops_session_cleanup(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	char now[25];
 	int rc;
 
-	if (req->has_now && !ops_sessions_valid_time(req->now))
+	if (req->has_now && !op_valid_time(req->now))
 		return op_fail(ctx, PROTO_BAD_REQUEST, "now must be RFC 3339 UTC", "now");
 	if (req->has_now)
 		snprintf(now, sizeof(now), "%s", req->now);

@@ -22,23 +22,6 @@
  * expired session is refused by its expires_at already.  0 or -1. */
 int ops_sessions_cleanup(struct db_conn *c, long long *deleted_r);
 
-/* Strings copied out of statement rows, freed together. */
-struct ops_sessions_pool {
-	char **v;
-	size_t n, cap;
-};
-const char *ops_sessions_pool_dup(struct ops_sessions_pool *p, const char *s);
-void ops_sessions_pool_free(struct ops_sessions_pool *p);
-
-/* Column text, or NULL for SQL NULL. */
-const char *ops_sessions_col(sqlite3_stmt *st, int i);
-/* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
-bool ops_sessions_valid_time(const char *s);
-/* Now, and now plus delta_s seconds, from one clock reading, in that format. */
-void ops_sessions_times(char now[25], char later[25], int64_t delta_s);
-/* v (an array of *cap elements of size sz) grown to hold at least n + 1. */
-void *ops_sessions_grow(void *v, size_t *cap, size_t n, size_t sz);
-
 /* Exec functions (ops.h's op_exec_fn). */
 #define OPS_SESSIONS_EXEC(name) \
 	enum proto_status ops_##name(struct op_ctx *ctx, const void *req, nng_msg **reply_r);

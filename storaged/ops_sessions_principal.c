@@ -48,7 +48,7 @@ ops_principal_unique(const char **v, size_t n)
 
 /* Fills the permission and app lists of a valid principal. */
 static int
-ops_principal_perms(struct op_ctx *ctx, int64_t user_id, struct ops_sessions_pool *pool,
+ops_principal_perms(struct op_ctx *ctx, int64_t user_id, struct op_pool *pool,
     struct proto_principal_get_rep *rep)
 {
 	const char **perms = NULL, **apps = NULL;
@@ -65,18 +65,18 @@ ops_principal_perms(struct op_ctx *ctx, int64_t user_id, struct ops_sessions_poo
 		const char *perm;
 
 		if (sqlite3_column_int(st, 0) == 0) {
-			perm = ops_sessions_pool_dup(pool, v);
+			perm = op_pool_dup(pool, v);
 		} else {
 			char *s = xasprintf("app.%s", v);
 
-			perm = ops_sessions_pool_dup(pool, s);
+			perm = op_pool_dup(pool, s);
 			free(s);
-			apps = ops_sessions_grow(apps, &capa, na, sizeof(apps[0]));
+			apps = op_grow(apps, &capa, na, sizeof(apps[0]));
 			apps[na++] = perm + 4;
 		}
 		if (strcmp(perm, "app.*") == 0)
 			wildcard = true;
-		perms = ops_sessions_grow(perms, &capp, np, sizeof(perms[0]));
+		perms = op_grow(perms, &capp, np, sizeof(perms[0]));
 		perms[np++] = perm;
 	}
 	sqlite3_reset(st);
@@ -89,7 +89,7 @@ ops_principal_perms(struct op_ctx *ctx, int64_t user_id, struct ops_sessions_poo
 	rep->permissions.n = ops_principal_unique(perms, np);
 	rep->has_permissions = true;
 	if (wildcard) {
-		apps = ops_sessions_grow(apps, &capa, 0, sizeof(apps[0]));
+		apps = op_grow(apps, &capa, 0, sizeof(apps[0]));
 		apps[0] = "*";
 		na = 1;
 	}
@@ -118,7 +118,7 @@ ops_principal_get(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	const struct proto_principal_get_req *req = arg;
 	struct proto_principal_get_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	sqlite3_stmt *st;
 	char now[25];
 	int rc;
@@ -146,9 +146,9 @@ ops_principal_get(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		return PROTO_OK;
 	}
 	rep.valid = true;
-	rep.expires_at = ops_sessions_pool_dup(&pool, (const char *)sqlite3_column_text(st, 1));
-	rep.username = ops_sessions_pool_dup(&pool, (const char *)sqlite3_column_text(st, 3));
-	rep.email = ops_sessions_pool_dup(&pool, (const char *)sqlite3_column_text(st, 4));
+	rep.expires_at = op_pool_dup(&pool, (const char *)sqlite3_column_text(st, 1));
+	rep.username = op_pool_dup(&pool, (const char *)sqlite3_column_text(st, 3));
+	rep.email = op_pool_dup(&pool, (const char *)sqlite3_column_text(st, 4));
 	rep.is_active = rep.is_approved = true;
 	rep.totp_enabled = sqlite3_column_int(st, 7) != 0;
 	rep.requires_2fa = sqlite3_column_int(st, 8) != 0;
@@ -156,12 +156,12 @@ ops_principal_get(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	    rep.has_is_approved = rep.has_totp_enabled = rep.has_requires_2fa = true;
 	sqlite3_reset(st);
 	if ((rc = ops_principal_perms(ctx, rep.user_id, &pool, &rep)) != SQLITE_OK) {
-		ops_sessions_pool_free(&pool);
+		op_pool_free(&pool);
 		return op_sqlite_fail(ctx, rc);
 	}
 	*reply_r = proto_principal_get_rep_msg(ctx->req_id, &rep);
 	free((void *)rep.permissions.v);
 	free((void *)rep.allowed_apps.v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return PROTO_OK;
 }

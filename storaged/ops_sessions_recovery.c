@@ -92,7 +92,7 @@ ops_recovery_codes_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	const struct proto_recovery_codes_list_req *req = arg;
 	struct proto_recovery_codes_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_recovery_code *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -102,10 +102,10 @@ ops_recovery_codes_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	sqlite3_bind_int64(st, 1, req->user_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		memset(&v[n], 0, sizeof(v[n]));
 		v[n].id = sqlite3_column_int64(st, 0);
-		v[n].code_hash = ops_sessions_pool_dup(&pool, ops_sessions_col(st, 1));
+		v[n].code_hash = op_pool_dup(&pool, op_col(st, 1));
 		n++;
 	}
 	sqlite3_reset(st);
@@ -116,7 +116,7 @@ ops_recovery_codes_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_recovery_codes_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 

@@ -54,34 +54,34 @@ _Static_assert(sizeof(struct proto_server_config_get_rep) ==
     "server config replies share a shape");
 
 static void
-ops_setup_provider_row(sqlite3_stmt *st, struct ops_sessions_pool *pool,
+ops_setup_provider_row(sqlite3_stmt *st, struct op_pool *pool,
     struct proto_rec_oauth_provider *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->id = ops_sessions_pool_dup(pool, ops_sessions_col(st, 0));
-	r->name = ops_sessions_pool_dup(pool, ops_sessions_col(st, 1));
+	r->id = op_pool_dup(pool, op_col(st, 0));
+	r->name = op_pool_dup(pool, op_col(st, 1));
 	r->enabled = sqlite3_column_int(st, 2) != 0;
-	r->client_id = ops_sessions_pool_dup(pool, ops_sessions_col(st, 3));
+	r->client_id = op_pool_dup(pool, op_col(st, 3));
 	r->has_client_id = r->client_id != NULL;
 	r->has_client_secret = sqlite3_column_int(st, 4) != 0;
-	r->updated_at = ops_sessions_pool_dup(pool, ops_sessions_col(st, 5));
+	r->updated_at = op_pool_dup(pool, op_col(st, 5));
 }
 
 static void
-ops_setup_bootstrap_row(sqlite3_stmt *st, struct ops_sessions_pool *pool,
+ops_setup_bootstrap_row(sqlite3_stmt *st, struct op_pool *pool,
     struct proto_rec_bootstrap_item *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->component = ops_sessions_pool_dup(pool, ops_sessions_col(st, 0));
-	r->display_name = ops_sessions_pool_dup(pool, ops_sessions_col(st, 1));
-	r->status = ops_sessions_pool_dup(pool, ops_sessions_col(st, 2));
-	r->message = ops_sessions_pool_dup(pool, ops_sessions_col(st, 3));
+	r->component = op_pool_dup(pool, op_col(st, 0));
+	r->display_name = op_pool_dup(pool, op_col(st, 1));
+	r->status = op_pool_dup(pool, op_col(st, 2));
+	r->message = op_pool_dup(pool, op_col(st, 3));
 	r->has_message = r->message != NULL;
-	r->started_at = ops_sessions_pool_dup(pool, ops_sessions_col(st, 4));
+	r->started_at = op_pool_dup(pool, op_col(st, 4));
 	r->has_started_at = r->started_at != NULL;
-	r->completed_at = ops_sessions_pool_dup(pool, ops_sessions_col(st, 5));
+	r->completed_at = op_pool_dup(pool, op_col(st, 5));
 	r->has_completed_at = r->completed_at != NULL;
-	r->error = ops_sessions_pool_dup(pool, ops_sessions_col(st, 6));
+	r->error = op_pool_dup(pool, op_col(st, 6));
 	r->has_error = r->error != NULL;
 }
 
@@ -89,7 +89,7 @@ enum proto_status
 ops_oauth_provider_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	struct proto_oauth_provider_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_oauth_provider *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -99,7 +99,7 @@ ops_oauth_provider_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	if ((st = db_stmt(ctx->c, ops_setup_sql_providers)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		ops_setup_provider_row(st, &pool, &v[n++]);
 	}
 	sqlite3_reset(st);
@@ -110,7 +110,7 @@ ops_oauth_provider_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		*reply_r = proto_oauth_provider_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 
@@ -120,7 +120,7 @@ ops_oauth_provider_set(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	const struct proto_oauth_provider_set_req *req = arg;
 	struct proto_oauth_provider_set_rep rep;
 	struct proto_rec_oauth_provider row;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	sqlite3_stmt *st;
 	char now[25];
 	int rc;
@@ -149,7 +149,7 @@ ops_oauth_provider_set(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	sqlite3_reset(st);
 	memcpy(&rep, &row, sizeof(rep));
 	*reply_r = proto_oauth_provider_set_rep_msg(ctx->req_id, &rep);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return PROTO_OK;
 }
 
@@ -211,9 +211,9 @@ ops_oauth_account_find(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		return op_sqlite_fail(ctx, rc);
 	memset(&rep, 0, sizeof(rep));
 	rep.user_id = sqlite3_column_int64(st, 0);
-	rep.email = ops_sessions_col(st, 1);
+	rep.email = op_col(st, 1);
 	rep.has_email = rep.email != NULL;
-	rep.display_name = ops_sessions_col(st, 2);
+	rep.display_name = op_col(st, 2);
 	rep.has_display_name = rep.display_name != NULL;
 	*reply_r = proto_oauth_account_find_rep_msg(ctx->req_id, &rep);
 	sqlite3_reset(st);
@@ -224,7 +224,7 @@ enum proto_status
 ops_bootstrap_status_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {
 	struct proto_bootstrap_status_list_rep rep;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	struct proto_rec_bootstrap_item *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
@@ -234,7 +234,7 @@ ops_bootstrap_status_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r
 	if ((st = db_stmt(ctx->c, ops_setup_sql_bootstrap)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = ops_sessions_grow(v, &cap, n, sizeof(*v));
+		v = op_grow(v, &cap, n, sizeof(*v));
 		ops_setup_bootstrap_row(st, &pool, &v[n++]);
 	}
 	sqlite3_reset(st);
@@ -245,7 +245,7 @@ ops_bootstrap_status_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r
 		*reply_r = proto_bootstrap_status_list_rep_msg(ctx->req_id, &rep);
 	}
 	free(v);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 
@@ -270,7 +270,7 @@ ops_bootstrap_status_set(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	const struct proto_bootstrap_status_set_req *req = arg;
 	struct proto_bootstrap_status_set_rep rep;
 	struct proto_rec_bootstrap_item row;
-	struct ops_sessions_pool pool = {0};
+	struct op_pool pool = {0};
 	const char *status = ops_setup_status(req->status);
 	sqlite3_stmt *st;
 	char now[25];
@@ -297,7 +297,7 @@ ops_bootstrap_status_set(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		return op_sqlite_fail(ctx, rc);
 	memcpy(&rep, &row, sizeof(rep));
 	*reply_r = proto_bootstrap_status_set_rep_msg(ctx->req_id, &rep);
-	ops_sessions_pool_free(&pool);
+	op_pool_free(&pool);
 	return PROTO_OK;
 }
 
@@ -317,9 +317,9 @@ ops_server_config_get(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	if (rc != SQLITE_ROW)
 		return op_sqlite_fail(ctx, rc);
 	memset(&rep, 0, sizeof(rep));
-	rep.name = ops_sessions_col(st, 0);
-	rep.storage_path = ops_sessions_col(st, 1);
-	rep.created_at = ops_sessions_col(st, 2);
+	rep.name = op_col(st, 0);
+	rep.storage_path = op_col(st, 1);
+	rep.created_at = op_col(st, 2);
 	*reply_r = proto_server_config_get_rep_msg(ctx->req_id, &rep);
 	sqlite3_reset(st);
 	return PROTO_OK;
@@ -358,9 +358,9 @@ ops_server_config_set(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		return op_sqlite_fail(ctx, rc);
 	}
 	memset(&rep, 0, sizeof(rep));
-	rep.name = ops_sessions_col(st, 0);
-	rep.storage_path = ops_sessions_col(st, 1);
-	rep.created_at = ops_sessions_col(st, 2);
+	rep.name = op_col(st, 0);
+	rep.storage_path = op_col(st, 1);
+	rep.created_at = op_col(st, 2);
 	*reply_r = proto_server_config_set_rep_msg(ctx->req_id, &rep);
 	sqlite3_reset(st);
 	return PROTO_OK;
