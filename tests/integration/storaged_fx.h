@@ -44,8 +44,9 @@ int storaged_fx_setup_env(void **state, const char *const *env);
 /* Connects f->c to storaged.ipc (again, e.g. after a restart). */
 void storaged_fx_connect(struct fx *f);
 
-/* Events: forget what arrived; publish a marker setting and wait for it, so
- * every event of earlier writes has arrived: returns how many came before. */
+/* Events: events_sync publishes a marker setting and waits for it, so every
+ * event of earlier writes has arrived, and returns how many came before it;
+ * events_reset syncs, then forgets everything received. */
 void events_reset(struct fx *f);
 int events_sync(struct fx *f);
 
