@@ -234,3 +234,23 @@ op_times(char now[25], char later[25], int64_t delta_s)
 	op_time_fmt(now, ts.tv_sec, ts.tv_nsec / 1000000);
 	op_time_fmt(later, ts.tv_sec + (time_t)delta_s, ts.tv_nsec / 1000000);
 }
+
+void *
+op_collect(sqlite3_stmt *st, size_t size, op_row_fn row, struct op_pool *pool, size_t *n_r,
+    int *rc_r)
+{
+	char *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = op_grow(v, &cap, n, size);
+		memset(v + n * size, 0, size);
+		row(st, pool, v + n * size);
+		n++;
+	}
+	sqlite3_reset(st);
+	*n_r = n;
+	*rc_r = rc;
+	return v;
+}

@@ -110,6 +110,13 @@ const char *op_col(sqlite3_stmt *st, int i);
 bool op_valid_time(const char *s);
 /* Now, and now plus delta_s seconds, from one clock reading, in that format. */
 void op_times(char now[25], char later[25], int64_t delta_s);
+/* Fills one zeroed record from the current row; strings go to the pool. */
+typedef void (*op_row_fn)(sqlite3_stmt *st, struct op_pool *pool, void *rec);
+/* Steps st to the end, one record of `size` bytes per row, resets st.  The
+ * array (free it) and its length in *n_r; *rc_r is SQLITE_DONE or the
+ * failing code, as from the loop it replaces. */
+void *op_collect(sqlite3_stmt *st, size_t size, op_row_fn row, struct op_pool *pool,
+    size_t *n_r, int *rc_r);
 /* v (an array of *cap elements of size sz) grown to hold at least n + 1. */
 void *op_grow(void *v, size_t *cap, size_t n, size_t sz);
 

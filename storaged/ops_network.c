@@ -229,9 +229,9 @@ ops_net_check_provider(struct op_ctx *ctx, const char *name, const char *type, c
 /* ---- rows ---------------------------------------------------------------- */
 
 static void
-ops_net_provider_row(sqlite3_stmt *st, struct op_pool *pool,
-    struct proto_rec_vpn_provider *r)
+ops_net_provider_row(sqlite3_stmt *st, struct op_pool *pool, void *rec)
 {
+	struct proto_rec_vpn_provider *r = rec;
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
 	r->name = op_pool_dup(pool, op_col(st, 1));
@@ -311,18 +311,14 @@ ops_vpn_provider_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	struct proto_vpn_provider_list_rep rep;
 	struct op_pool pool = {0};
 	struct proto_rec_vpn_provider *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	sqlite3_stmt *st;
 	int rc;
 
 	(void)arg;
 	if ((st = db_stmt(ctx->c, ops_net_sql_provider_list)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = op_grow(v, &cap, n, sizeof(*v));
-		ops_net_provider_row(st, &pool, &v[n++]);
-	}
-	sqlite3_reset(st);
+	v = op_collect(st, sizeof(*v), ops_net_provider_row, &pool, &n, &rc);
 	if (rc == SQLITE_DONE) {
 		memset(&rep, 0, sizeof(rep));
 		rep.providers.v = v;

@@ -29,8 +29,9 @@ _Static_assert(sizeof(struct proto_rec_app_vpn) == sizeof(struct proto_app_vpn_g
     "app VPN replies share the record's shape");
 
 static void
-ops_net_app_row(sqlite3_stmt *st, struct op_pool *pool, struct proto_rec_app_vpn *r)
+ops_net_app_row(sqlite3_stmt *st, struct op_pool *pool, void *rec)
 {
+	struct proto_rec_app_vpn *r = rec;
 	memset(r, 0, sizeof(*r));
 	r->app_name = op_pool_dup(pool, op_col(st, 0));
 	r->vpn_provider_id = sqlite3_column_int64(st, 1);
@@ -69,18 +70,14 @@ ops_app_vpn_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	struct proto_app_vpn_list_rep rep;
 	struct op_pool pool = {0};
 	struct proto_rec_app_vpn *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	sqlite3_stmt *st;
 	int rc;
 
 	(void)arg;
 	if ((st = db_stmt(ctx->c, ops_net_sql_app_list)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = op_grow(v, &cap, n, sizeof(*v));
-		ops_net_app_row(st, &pool, &v[n++]);
-	}
-	sqlite3_reset(st);
+	v = op_collect(st, sizeof(*v), ops_net_app_row, &pool, &n, &rc);
 	if (rc == SQLITE_DONE) {
 		memset(&rep, 0, sizeof(rep));
 		rep.configs.v = v;

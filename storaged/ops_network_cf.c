@@ -48,8 +48,9 @@ _Static_assert(sizeof(struct proto_rec_cf_tunnel) == sizeof(struct proto_cloudfl
 	} while (0)
 
 static void
-ops_net_cf_row(sqlite3_stmt *st, struct op_pool *pool, struct proto_rec_cf_tunnel *r)
+ops_net_cf_row(sqlite3_stmt *st, struct op_pool *pool, void *rec)
 {
+	struct proto_rec_cf_tunnel *r = rec;
 	memset(r, 0, sizeof(*r));
 	r->id = sqlite3_column_int64(st, 0);
 	r->name = op_pool_dup(pool, op_col(st, 1));
@@ -135,18 +136,14 @@ ops_cloudflare_tunnel_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_
 	struct proto_cloudflare_tunnel_list_rep rep;
 	struct op_pool pool = {0};
 	struct proto_rec_cf_tunnel *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	sqlite3_stmt *st;
 	int rc;
 
 	(void)arg;
 	if ((st = db_stmt(ctx->c, ops_net_sql_cf_list)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = op_grow(v, &cap, n, sizeof(*v));
-		ops_net_cf_row(st, &pool, &v[n++]);
-	}
-	sqlite3_reset(st);
+	v = op_collect(st, sizeof(*v), ops_net_cf_row, &pool, &n, &rc);
 	if (rc == SQLITE_DONE) {
 		memset(&rep, 0, sizeof(rep));
 		rep.tunnels.v = v;

@@ -237,9 +237,9 @@ ops_notify_scalar(struct op_ctx *ctx, sqlite3_stmt *st, int64_t *v_r)
 /* A row of the channel SELECTs; strings point into the statement, or into
  * pool when one is given. */
 static void
-ops_notify_channel_row(sqlite3_stmt *st, struct op_pool *pool,
-    struct proto_rec_notify_channel *r)
+ops_notify_channel_row(sqlite3_stmt *st, struct op_pool *pool, void *rec)
 {
+	struct proto_rec_notify_channel *r = rec;
 	memset(r, 0, sizeof(*r));
 	r->channel_type = op_col(st, 0);
 	r->enabled = sqlite3_column_int(st, 1) != 0;
@@ -262,18 +262,14 @@ ops_channel_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	struct proto_channel_list_rep rep;
 	struct op_pool pool = {0};
 	struct proto_rec_notify_channel *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	sqlite3_stmt *st;
 	int rc;
 
 	(void)arg;
 	if ((st = db_stmt(ctx->c, ops_notify_sql_channel_list)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = op_grow(v, &cap, n, sizeof(*v));
-		ops_notify_channel_row(st, &pool, &v[n++]);
-	}
-	sqlite3_reset(st);
+	v = op_collect(st, sizeof(*v), ops_notify_channel_row, &pool, &n, &rc);
 	if (rc == SQLITE_DONE) {
 		memset(&rep, 0, sizeof(rep));
 		rep.channels.v = v;

@@ -49,9 +49,9 @@ _Static_assert(sizeof(struct proto_rec_notify_pref) == sizeof(struct proto_pref_
 
 /* A preference row, strings copied into pool (the destination masked). */
 static void
-ops_notify_pref_row(sqlite3_stmt *st, struct op_pool *pool,
-    struct proto_rec_notify_pref *r)
+ops_notify_pref_row(sqlite3_stmt *st, struct op_pool *pool, void *rec)
 {
+	struct proto_rec_notify_pref *r = rec;
 	const char *dest = op_col(st, 2);
 
 	memset(r, 0, sizeof(*r));
@@ -74,18 +74,14 @@ ops_pref_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	struct proto_pref_list_rep rep;
 	struct op_pool pool = {0};
 	struct proto_rec_notify_pref *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	sqlite3_stmt *st;
 	int rc;
 
 	if ((st = db_stmt(ctx->c, ops_notify_sql_prefs)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	sqlite3_bind_int64(st, 1, req->user_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = op_grow(v, &cap, n, sizeof(*v));
-		ops_notify_pref_row(st, &pool, &v[n++]);
-	}
-	sqlite3_reset(st);
+	v = op_collect(st, sizeof(*v), ops_notify_pref_row, &pool, &n, &rc);
 	if (rc == SQLITE_DONE) {
 		memset(&rep, 0, sizeof(rep));
 		rep.prefs.v = v;

@@ -54,9 +54,9 @@ _Static_assert(sizeof(struct proto_server_config_get_rep) ==
     "server config replies share a shape");
 
 static void
-ops_setup_provider_row(sqlite3_stmt *st, struct op_pool *pool,
-    struct proto_rec_oauth_provider *r)
+ops_setup_provider_row(sqlite3_stmt *st, struct op_pool *pool, void *rec)
 {
+	struct proto_rec_oauth_provider *r = rec;
 	memset(r, 0, sizeof(*r));
 	r->id = op_pool_dup(pool, op_col(st, 0));
 	r->name = op_pool_dup(pool, op_col(st, 1));
@@ -68,9 +68,9 @@ ops_setup_provider_row(sqlite3_stmt *st, struct op_pool *pool,
 }
 
 static void
-ops_setup_bootstrap_row(sqlite3_stmt *st, struct op_pool *pool,
-    struct proto_rec_bootstrap_item *r)
+ops_setup_bootstrap_row(sqlite3_stmt *st, struct op_pool *pool, void *rec)
 {
+	struct proto_rec_bootstrap_item *r = rec;
 	memset(r, 0, sizeof(*r));
 	r->component = op_pool_dup(pool, op_col(st, 0));
 	r->display_name = op_pool_dup(pool, op_col(st, 1));
@@ -91,18 +91,14 @@ ops_oauth_provider_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	struct proto_oauth_provider_list_rep rep;
 	struct op_pool pool = {0};
 	struct proto_rec_oauth_provider *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	sqlite3_stmt *st;
 	int rc;
 
 	(void)arg;
 	if ((st = db_stmt(ctx->c, ops_setup_sql_providers)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = op_grow(v, &cap, n, sizeof(*v));
-		ops_setup_provider_row(st, &pool, &v[n++]);
-	}
-	sqlite3_reset(st);
+	v = op_collect(st, sizeof(*v), ops_setup_provider_row, &pool, &n, &rc);
 	if (rc == SQLITE_DONE) {
 		memset(&rep, 0, sizeof(rep));
 		rep.providers.v = v;
@@ -226,18 +222,14 @@ ops_bootstrap_status_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r
 	struct proto_bootstrap_status_list_rep rep;
 	struct op_pool pool = {0};
 	struct proto_rec_bootstrap_item *v = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0;
 	sqlite3_stmt *st;
 	int rc;
 
 	(void)arg;
 	if ((st = db_stmt(ctx->c, ops_setup_sql_bootstrap)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = op_grow(v, &cap, n, sizeof(*v));
-		ops_setup_bootstrap_row(st, &pool, &v[n++]);
-	}
-	sqlite3_reset(st);
+	v = op_collect(st, sizeof(*v), ops_setup_bootstrap_row, &pool, &n, &rc);
 	if (rc == SQLITE_DONE) {
 		memset(&rep, 0, sizeof(rep));
 		rep.components.v = v;
