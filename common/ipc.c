@@ -513,6 +513,25 @@ fail:
 }
 
 void
+ipc_server_drain(struct ipc_server *srv, int64_t deadline_us)
+{
+	if (srv == NULL)
+		return;
+	if (!atomic_exchange(&srv->draining, true))
+		nng_listener_close(srv->listener);
+	while (atomic_load(&srv->busy) > 0 && time_mono_us() < deadline_us) {
+		struct timespec ts = {.tv_nsec = 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+bool
+ipc_server_draining(const struct ipc_server *srv)
+{
+	return atomic_load(&srv->draining);
+}
+
+void
 ipc_server_close(struct ipc_server **srvp, int64_t deadline_us)
 {
 	struct ipc_server *srv = *srvp;
@@ -529,12 +548,7 @@ ipc_server_close(struct ipc_server **srvp, int64_t deadline_us)
 		pthread_mutex_destroy(&srv->mlock);
 		pthread_cond_destroy(&srv->mcond);
 	}
-	atomic_store(&srv->draining, true);
-	nng_listener_close(srv->listener);
-	while (atomic_load(&srv->busy) > 0 && time_mono_us() < deadline_us) {
-		struct timespec ts = {.tv_nsec = 1000000};
-		nanosleep(&ts, NULL);
-	}
+	ipc_server_drain(srv, deadline_us);
 	if (atomic_load(&srv->busy) > 0)
 		log_warnx("ipc %s: closing with %d calls unfinished", srv->url, atomic_load(&srv->busy));
 	for (int i = 0; i < srv->ncalls; i++)

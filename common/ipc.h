@@ -37,7 +37,12 @@ int ipc_server_open(struct ipc_server **srv_r, const char *url, int workers, ipc
 int ipc_msg_peer_uid(nng_msg *msg, uint64_t *uid_r);
 /* Sends the reply and takes ownership of rep. */
 void ipc_call_reply(struct ipc_call *call, nng_msg *rep);
-/* Stop accepting connections, wait for calls in flight until deadline_us, close. */
+/* Stop accepting connections and wait for the calls in flight (until
+ * deadline_us); requests still arriving on open connections see
+ * ipc_server_draining() true.  Everything else keeps running. */
+void ipc_server_drain(struct ipc_server *srv, int64_t deadline_us);
+bool ipc_server_draining(const struct ipc_server *srv);
+/* Drain, then close: no reply may be sent after this. */
 void ipc_server_close(struct ipc_server **srv, int64_t deadline_us);
 uint64_t ipc_server_served(const struct ipc_server *srv);
 uint64_t ipc_server_refused_peers(const struct ipc_server *srv);

@@ -160,7 +160,9 @@ proto_server_handle(void *arg, struct ipc_call *call, nng_msg *msg)
 	}
 	log_set_req(r->env.req_id);
 	log_debug("ipc: %s request", proto_op_name(r->env.op));
-	if (r->env.status != PROTO_OK) {
+	if (ipc_server_draining(srv->ipc)) {
+		proto_reply_error(r, PROTO_UNAVAILABLE, "shutting down", NULL);
+	} else if (r->env.status != PROTO_OK) {
 		proto_reply_error(r, PROTO_BAD_REQUEST, "a request must have status ok", NULL);
 	} else if (r->env.op == PROTO_OP_PING) {
 		atomic_fetch_add(&srv->per_op[PROTO_OP_PING], 1);
@@ -208,6 +210,13 @@ proto_server_open_daemon(struct proto_server **srv_r, const struct daemon *d, in
 	rc = proto_server_open(srv_r, url, workers ? workers : d->ipc_workers, svc, err_r);
 	free(url);
 	return rc;
+}
+
+void
+proto_server_drain(struct proto_server *srv, int64_t deadline_us)
+{
+	if (srv != NULL)
+		ipc_server_drain(srv->ipc, deadline_us);
 }
 
 void

@@ -45,6 +45,9 @@ struct proto_service {
 
 int proto_server_open(struct proto_server **srv_r, const char *url, int workers,
     const struct proto_service *svc, char **err_r);
+/* Stop taking requests and let those in flight finish (new ones are answered
+ * "unavailable: shutting down"); call before stopping the threads that reply. */
+void proto_server_drain(struct proto_server *srv, int64_t deadline_us);
 void proto_server_close(struct proto_server **srv, int64_t deadline_us);
 /* Serves svc on the daemon's own socket, <runtime dir>/<daemon name>.ipc, with
  * KUBARR_IPC_WORKERS contexts (or `workers` when non-zero). */

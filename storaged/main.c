@@ -151,11 +151,13 @@ storaged_stop(struct daemon *d, int64_t deadline_us)
 {
 	struct storaged *sd = d->ctx;
 
-	/* IPC first (no new work), then the threads drain what was accepted. */
-	proto_server_close(&sd->srv, deadline_us);
+	/* No new work; what was accepted finishes and is answered while the
+	 * socket is open; then the threads stop; only then the socket closes. */
+	proto_server_drain(sd->srv, deadline_us);
 	writer_stop(&sd->writer, deadline_us);
 	jobs_free(&sd->jobs);
 	readers_stop(&sd->readers);
+	proto_server_close(&sd->srv, deadline_us);
 	ipc_pub_close(&sd->events);
 	db_close(&sd->wconn);
 }
