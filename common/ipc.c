@@ -48,8 +48,6 @@ struct ipc_peer_check {
 	atomic_ulong refused;
 	atomic_ulong added;          /* pipes ever added: the stall monitor watches it */
 	atomic_bool drop;            /* a call timed out: the dial monitor closes the pipes */
-	void (*on_down)(void *arg);  /* the last pipe went away (clients: fail calls in flight) */
-	void *down_arg;
 	atomic_int connected;        /* = npipes, readable without the lock */
 	pthread_mutex_t lock;
 	uint32_t pipes[IPC_MAX_PIPES];
@@ -67,14 +65,7 @@ ipc_peer_init(struct ipc_peer_check *pc, const char *url)
 static void
 ipc_peer_update(struct ipc_peer_check *pc, uint32_t id, bool up)
 {
-	bool was_up, down;
-	void (*on_down)(void *);
-	void *down_arg;
-
 	pthread_mutex_lock(&pc->lock);
-	was_up = pc->npipes > 0;
-	on_down = pc->on_down;
-	down_arg = pc->down_arg;
 	for (int i = 0; i < pc->npipes; i++) {
 		if (pc->pipes[i] == id) {
 			if (!up)
@@ -86,10 +77,7 @@ ipc_peer_update(struct ipc_peer_check *pc, uint32_t id, bool up)
 	if (up && pc->npipes < IPC_MAX_PIPES)
 		pc->pipes[pc->npipes++] = id;
 	atomic_store(&pc->connected, pc->npipes);
-	down = was_up && pc->npipes == 0;
 	pthread_mutex_unlock(&pc->lock);
-	if (down && on_down != NULL)
-		on_down(down_arg);
 }
 
 /* A request sent on a pipe that looks connected got no answer in time: the
@@ -630,7 +618,6 @@ ipc_status_from_nng(int rv)
 		return IPC_OK;
 	case NNG_ETIMEDOUT:
 		return IPC_TIMEOUT;
-	case NNG_ECANCELED: /* failed on purpose: the peer went away (ipc_client_down) */
 	case NNG_ECONNRESET:
 	case NNG_ECONNREFUSED:
 	case NNG_ECONNSHUT:
@@ -680,28 +667,6 @@ ipc_op_cb(void *arg)
 		atomic_store(&op->c->peers.drop, true);
 	cb(cbarg, st, rep);
 	ipc_op_release(op);
-}
-
-/* The last pipe to the peer went away: a request in flight cannot be
- * answered by this peer (nng 1.5.2 would hold it until a new pipe or the
- * deadline), so fail it now; the caller answers 503 at once. */
-static void
-ipc_client_down(void *arg)
-{
-	struct ipc_client *c = arg;
-	nng_aio **aios;
-	size_t n;
-
-	pthread_mutex_lock(&c->lock);
-	n = c->nops;
-	aios = xmalloc((n ? n : 1) * sizeof(*aios));
-	for (size_t i = 0; i < n; i++)
-		aios[i] = c->ops[i]->aio;
-	pthread_mutex_unlock(&c->lock);
-	/* outside the lock: a cancelled op's callback takes it to release the op */
-	for (size_t i = 0; i < n; i++)
-		nng_aio_cancel(aios[i]);
-	free(aios);
 }
 
 static struct ipc_op *
@@ -822,8 +787,6 @@ ipc_client_open(struct ipc_client **c_r, const char *url, unsigned max_inflight,
 	pthread_mutex_init(&c->lock, NULL);
 	c->url = xstrdup(url);
 	ipc_peer_init(&c->peers, c->url);
-	c->peers.on_down = ipc_client_down;
-	c->peers.down_arg = c;
 	c->max_inflight = max_inflight ? max_inflight : 1024;
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
 		*err_r = xasprintf("nng_req0_open: %s", nng_strerror(rv));
@@ -850,9 +813,6 @@ ipc_client_close(struct ipc_client **cp)
 		return;
 	*cp = NULL;
 	ipc_undial(&c->dial);
-	pthread_mutex_lock(&c->peers.lock);
-	c->peers.on_down = NULL; /* closing: no calls to fail any more */
-	pthread_mutex_unlock(&c->peers.lock);
 	nng_close(c->sock);
 	for (size_t i = 0; i < c->nops; i++) {
 		nng_aio_stop(c->ops[i]->aio);
