@@ -1,0 +1,2 @@
+/* placeholder: see password.h (being written) */
+#include "password.h"

@@ -1,0 +1,2 @@
+/* placeholder: see secrets.h (being written) */
+#include "secrets.h"

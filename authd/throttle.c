@@ -1,0 +1,2 @@
+/* placeholder: see throttle.h (being written) */
+#include "throttle.h"

@@ -1,0 +1,2 @@
+/* placeholder: see totp.h (being written) */
+#include "totp.h"
