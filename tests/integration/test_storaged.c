@@ -430,7 +430,7 @@ secret_roundtrip(struct fx *f, enum proto_status want)
 	if (want == PROTO_OK)
 		assert_string_equal(grep.value, "PEM-SECRET");
 	else
-		assert_string_equal(hold.detail, "only authd may read secrets");
+		assert_string_equal(hold.detail, "only authd may use this op");
 	proto_reply_fini(&hold);
 }
 
