@@ -2,6 +2,7 @@
 #include "cache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,8 @@ struct cache {
 	int64_t ttl_ms;
 	struct cache_entry **buckets;
 	struct cache_entry *head, *tail;
-	uint64_t hits, misses, evictions, expired, invalidated, bytes;
+	uint64_t hits, misses, evictions, expired, invalidated, bytes, stale_puts;
+	_Atomic uint64_t gen;
 };
 
 struct cache *
@@ -133,9 +135,15 @@ cache_get(struct cache *c, const unsigned char key[CACHE_KEY_BYTES], int64_t now
 	return p;
 }
 
+uint64_t
+cache_generation(struct cache *c)
+{
+	return atomic_load(&c->gen);
+}
+
 void
 cache_put(struct cache *c, const unsigned char key[CACHE_KEY_BYTES], struct principal *p,
-    int64_t tok_exp_s, int64_t now_ms)
+    int64_t tok_exp_s, int64_t now_ms, uint64_t gen)
 {
 	struct cache_entry *e;
 	size_t b;
@@ -143,6 +151,11 @@ cache_put(struct cache *c, const unsigned char key[CACHE_KEY_BYTES], struct prin
 	if (c->max == 0)
 		return;
 	pthread_mutex_lock(&c->lock);
+	if (atomic_load(&c->gen) != gen) {
+		c->stale_puts++;
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
 	b = cache_bucket(c, key);
 	for (e = c->buckets[b]; e != NULL; e = e->hnext)
 		if (memcmp(e->key, key, CACHE_KEY_BYTES) == 0)
@@ -175,6 +188,7 @@ cache_drop_if(struct cache *c, bool (*match)(const struct principal *, const voi
 	size_t n = 0;
 
 	pthread_mutex_lock(&c->lock);
+	atomic_fetch_add(&c->gen, 1);
 	for (e = c->head; e != NULL; e = next) {
 		next = e->next;
 		if (match(e->p, arg)) {

@@ -27,9 +27,13 @@ void cache_key(const char *token, unsigned char key_r[CACHE_KEY_BYTES]);
  * past their TTL, token expiry (tok_exp) or session expiry are dropped here. */
 struct principal *cache_get(struct cache *c, const unsigned char key[CACHE_KEY_BYTES],
     int64_t now_ms);
+/* The invalidation generation: read it before asking storaged, give it to
+ * cache_put, which refuses the answer when anything was invalidated meanwhile
+ * (the answer may predate a revoke). */
+uint64_t cache_generation(struct cache *c);
 /* Stores p (takes a new reference) for a token that expires at tok_exp_s. */
 void cache_put(struct cache *c, const unsigned char key[CACHE_KEY_BYTES], struct principal *p,
-    int64_t tok_exp_s, int64_t now_ms);
+    int64_t tok_exp_s, int64_t now_ms, uint64_t gen);
 size_t cache_drop_sid(struct cache *c, const char *sid);
 size_t cache_drop_user(struct cache *c, int64_t user_id);
 size_t cache_clear(struct cache *c);

@@ -155,8 +155,7 @@ cookies_set_session(char *out, int slot, const char *value, long max_age, bool s
 void
 cookies_set_active(char *out, int slot, long max_age, bool secure)
 {
-	char v[4];
+	char v[2] = {(char)('0' + (slot < 0 || slot >= COOKIES_SLOTS ? 0 : slot)), '\0'};
 
-	snprintf(v, sizeof(v), "%d", slot < 0 ? 0 : slot);
 	cookies_format(out, "kubarr_active", slot < 0 ? NULL : v, max_age, false, secure);
 }

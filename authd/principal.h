@@ -22,6 +22,7 @@ struct principal {
 	struct proto_strs roles, permissions, allowed_apps;
 	struct proto_recs_role_ref role_refs;
 	size_t bytes;             /* approximate memory held */
+	atomic_llong last_touch_ms; /* touch.c: when last_accessed_at was last noted */
 };
 
 /* A new principal (refs = 1) from the two replies; the strings are copied. */

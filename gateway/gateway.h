@@ -32,6 +32,9 @@ struct gateway {
 	struct gw_ping_flight ping[GW_BACKEND_COUNT];
 	int ipc_timeout_ms;
 	const char *channel;
+	struct auth_proxy *proxies;        /* KUBARR_TRUSTED_PROXIES (auth.c) */
+	size_t nproxies;
+	atomic_ullong auth_checks, auth_denied, csrf_refused;
 };
 
 extern const char *const gateway_backend_names[GW_BACKEND_COUNT];
