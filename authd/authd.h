@@ -94,6 +94,10 @@ char *session_issue(struct authd *ad, int64_t user_id, const char *ip, const cha
 /* Ends one session (row + cache); 0, or -1 (not found / storaged down). */
 int session_end(struct authd *ad, const char *sid);
 
+/* The base32 TOTP secret of a user: sealed by us ("v1:..."), or plaintext as
+ * the reference stored it (imported users).  0, or -1 (unreadable). */
+int authd_totp_secret(struct authd *ad, const char *stored, char *out, size_t len);
+
 /* ---- audit (fire and forget; failures counted) --------------------------- */
 struct audit_rec {
 	int64_t user_id;              /* 0: none */

@@ -326,7 +326,7 @@ login_op_login(struct authd *ad, struct proto_request *r)
 			goto fail;
 		}
 		if (!t.lu.u.has_totp_secret ||
-		    secrets_open(&ad->secrets, t.lu.u.totp_secret, secret, sizeof(secret)) != 0) {
+		    authd_totp_secret(ad, t.lu.u.totp_secret, secret, sizeof(secret)) != 0) {
 			log_error("login: the TOTP secret of user %lld cannot be decrypted (wrong "
 			    "KUBARR_SECRET_KEY_FILE?)", (long long)t.lu.u.id);
 			login_failed(ad, &t, 401, "Invalid TOTP code", "totp secret unreadable", false);

@@ -180,7 +180,7 @@ tfa_op_enable(struct authd *ad, struct proto_request *r)
 		goto out;
 	}
 	if (!t.u.has_totp_secret ||
-	    secrets_open(&ad->secrets, t.u.totp_secret, secret, sizeof(secret)) != 0) {
+	    authd_totp_secret(ad, t.u.totp_secret, secret, sizeof(secret)) != 0) {
 		OUT_FAIL(&rep, 400, "Call setup first");
 		goto out;
 	}

@@ -12,6 +12,7 @@
 
 /* The API.  Keep it sorted by path; one line per route. */
 static const struct route router_routes[] = {
+	{"GET", "/api/audit", "audit.view", routes_audit_list, "audit log page with filters", 0},
 	{"GET", "/api/health", ROUTE_PUBLIC, routes_system_health_text, "liveness: text OK", 0},
 	{"GET", "/api/system/health", ROUTE_PUBLIC, routes_system_health, "status, ready, setup_required", 0},
 	{"GET", "/api/system/ready", ROUTE_PUBLIC, routes_system_ready, "every backend answers", 0},

@@ -25,6 +25,9 @@ void routes_auth_register(struct gw_req *r);
 void routes_users_me(struct gw_req *r);
 void routes_users_me_password(struct gw_req *r);
 
+/* routes_audit.c */
+void routes_audit_list(struct gw_req *r);
+
 /* routes_2fa.c */
 void routes_2fa_setup(struct gw_req *r);
 void routes_2fa_enable(struct gw_req *r);
