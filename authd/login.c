@@ -498,7 +498,7 @@ login_op_register(struct authd *ad, struct proto_request *r)
 		OUT_FAIL(&rep, 400, "Password must be at least 8 characters");
 		goto out;
 	}
-	if (!invited && !login_setting_bool(ad, "registration_enabled", true)) {
+	if (!invited && !login_setting_bool(ad, "registration_enabled", false)) {
 		OUT_FAIL(&rep, 403, "Registration is disabled; an invite is required");
 		goto out;
 	}
