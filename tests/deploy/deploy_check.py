@@ -476,9 +476,16 @@ def check_manifests(docs, label, bindir, rendered):
         vct = vcts[data_mounts[0]["name"]]
         check(vct["metadata"].get("labels", {}).get("backup") == "hourly", p + "PVC template label backup: hourly")
         for n, c in containers.items():
-            if n != "storaged":
-                check(all(m["name"] not in vcts for m in c.get("volumeMounts") or []),
-                      p + n + " must not mount the database volume")
+            if n == "storaged":
+                continue
+            for m in c.get("volumeMounts") or []:
+                if m["name"] not in vcts:
+                    continue
+                # authd keeps its key file (TOTP sealing key) on the volume, in
+                # its own subPath: never the database directory itself.
+                check(n == "authd" and m.get("subPath") == "authd" and
+                      m["mountPath"] != cmdata.get("KUBARR_DATA_DIR"),
+                      p + n + " must not mount the database volume (authd: only subPath authd)")
 
     # Credentials and token only where needed.
     for n, c in containers.items():
