@@ -19,6 +19,8 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "timeutil.h"
@@ -227,6 +229,11 @@ password_worker(void *arg)
 	int64_t now;
 	bool expired;
 
+	/* Hashing is the one CPU-heavy job of authd: at a lower priority a login
+	 * flood takes the idle CPU, not the session checks of everybody else
+	 * (Linux: nice applies per thread). */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), PASSWORD_NICE) != 0)
+		log_debug("password: cannot lower the hashing threads' priority");
 	for (;;) {
 		pthread_mutex_lock(&pool->mu);
 		while (pool->head == NULL && !pool->stopping)
