@@ -106,6 +106,23 @@ struct audit_rec {
 };
 void authd_audit(struct authd *ad, const struct audit_rec *a);
 
+/* An op's answer as a failure: HTTP status and {"detail"} text. */
+#define AUTHD_FAIL(rep, code, text)                                                   \
+	do {                                                                              \
+		(rep)->http = (code);                                                         \
+		(rep)->detail = (text);                                                       \
+		(rep)->has_detail = true;                                                     \
+	} while (0)
+/* Decodes an op's request into *req, or answers bad_request and returns. */
+#define AUTHD_DECODE_OR_RETURN(name, r, req)                                          \
+	do {                                                                              \
+		const char *derr_ = NULL;                                                     \
+		if (proto_##name##_req_decode(&(r)->env, (req), &derr_) != 0) {               \
+			proto_reply_error((r), PROTO_BAD_REQUEST, derr_, NULL);                   \
+			return;                                                                   \
+		}                                                                             \
+	} while (0)
+
 /* ---- op handlers (one file per group) ----------------------------------- */
 void check_handle(void *arg, struct proto_request *r);       /* check.c (nng thread) */
 void login_op_login(struct authd *ad, struct proto_request *r);     /* login.c */

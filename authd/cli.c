@@ -127,6 +127,20 @@ cli_storaged(struct daemon *d)
 	return c;
 }
 
+/* The password (read or generated), its hash, and a connection to storaged. */
+static struct ipc_client *
+cli_prepare(struct daemon *d, const struct cli_opts *o, char *pw, size_t len, char *hash,
+    bool *generated_r)
+{
+	if (cli_password(o->password_stdin, pw, len, generated_r) != 0)
+		return NULL;
+	if (password_hash_now(pw, hash) != PASSWORD_OK) {
+		fprintf(stderr, "cannot hash the password\n");
+		return NULL;
+	}
+	return cli_storaged(d);
+}
+
 static void
 cli_audit(struct ipc_client *c, int timeout, int64_t uid, const char *username,
     const char *action)
@@ -161,13 +175,7 @@ cli_create_admin(struct daemon *d, const struct cli_opts *o)
 	bool generated;
 	int rc = 1;
 
-	if (cli_password(o->password_stdin, pw, sizeof(pw), &generated) != 0)
-		return 1;
-	if (password_hash_now(pw, hash) != PASSWORD_OK) {
-		fprintf(stderr, "cannot hash the password\n");
-		return 1;
-	}
-	if ((c = cli_storaged(d)) == NULL)
+	if ((c = cli_prepare(d, o, pw, sizeof(pw), hash, &generated)) == NULL)
 		return 1;
 	req.username = o->username;
 	req.email = o->email;
@@ -210,13 +218,7 @@ cli_reset_password(struct daemon *d, const struct cli_opts *o)
 	bool generated;
 	int rc = 1;
 
-	if (cli_password(o->password_stdin, pw, sizeof(pw), &generated) != 0)
-		return 1;
-	if (password_hash_now(pw, hash) != PASSWORD_OK) {
-		fprintf(stderr, "cannot hash the password\n");
-		return 1;
-	}
-	if ((c = cli_storaged(d)) == NULL)
+	if ((c = cli_prepare(d, o, pw, sizeof(pw), hash, &generated)) == NULL)
 		return 1;
 	gq.username = o->username;
 	gq.has_username = true;

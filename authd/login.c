@@ -16,13 +16,6 @@
  * not exist, so that "no such user" costs the same time as "wrong password". */
 static char login_dummy_hash[PASSWORD_HASH_MAX];
 
-#define OUT_FAIL(rep, code, text)                                                     \
-	do {                                                                              \
-		(rep)->http = (code);                                                         \
-		(rep)->detail = (text);                                                       \
-		(rep)->has_detail = true;                                                     \
-	} while (0)
-
 struct login_user {
 	struct proto_user_get_rep u;
 	struct proto_reply hold;
@@ -113,6 +106,37 @@ login_failed(struct authd *ad, struct login_try *t, int http, const char *detail
 	}
 	login_audit_fail(ad, t, "login_failed", reason);
 }
+
+/* The request fields login and recover share. */
+#define LOGIN_TRY_INIT(t, req)                                                        \
+	do {                                                                              \
+		(t)->name = (req)->username;                                                  \
+		(t)->password = (req)->password;                                              \
+		(t)->ip = (req)->has_ip_address ? (req)->ip_address : NULL;                   \
+		(t)->ua = (req)->has_user_agent ? (req)->user_agent : NULL;                   \
+	} while (0)
+
+/* The answers of login and recover (their replies share these fields). */
+#define LOGIN_REP_OK(rep, t, slot)                                                    \
+	do {                                                                              \
+		(rep)->http = 200;                                                            \
+		(rep)->user_id = (t)->lu.u.id;                                                \
+		(rep)->has_user_id = true;                                                    \
+		(rep)->username = (t)->lu.u.username;                                         \
+		(rep)->has_username = true;                                                   \
+		(rep)->email = (t)->lu.u.email;                                               \
+		(rep)->has_email = true;                                                      \
+		(rep)->session_slot = (slot);                                                 \
+		(rep)->has_session_slot = true;                                               \
+	} while (0)
+#define LOGIN_REP_FAIL(rep, t)                                                        \
+	do {                                                                              \
+		AUTHD_FAIL((rep), (t)->http, (t)->detail);                                    \
+		if ((t)->retry_after > 0) {                                                   \
+			(rep)->retry_after = (t)->retry_after;                                    \
+			(rep)->has_retry_after = true;                                            \
+		}                                                                             \
+	} while (0)
 
 /* Throttle, find, verify, state checks.  0 when the password is right and the
  * account may sign in (2FA not yet checked). */
@@ -304,17 +328,10 @@ login_op_login(struct authd *ad, struct proto_request *r)
 	struct proto_auth_login_rep rep = {0};
 	struct login_try t = {0};
 	struct cookie_out co = {0};
-	const char *err = NULL;
 	int slot;
 
-	if (proto_auth_login_req_decode(&r->env, &req, &err) != 0) {
-		proto_reply_error(r, PROTO_BAD_REQUEST, err, NULL);
-		return;
-	}
-	t.name = req.username;
-	t.password = req.password;
-	t.ip = req.has_ip_address ? req.ip_address : NULL;
-	t.ua = req.has_user_agent ? req.user_agent : NULL;
+	AUTHD_DECODE_OR_RETURN(auth_login, r, &req);
+	LOGIN_TRY_INIT(&t, &req);
 	if (login_check(ad, &t) != 0)
 		goto fail;
 	if (t.lu.u.has_totp_enabled && t.lu.u.totp_enabled) {
@@ -344,26 +361,14 @@ login_op_login(struct authd *ad, struct proto_request *r)
 	login_rehash(ad, &t);
 	if (login_session(ad, &t, req.has_cookies ? req.cookies : NULL, &co, &slot) != 0)
 		goto fail;
-	rep.http = 200;
-	rep.user_id = t.lu.u.id;
-	rep.has_user_id = true;
-	rep.username = t.lu.u.username;
-	rep.has_username = true;
-	rep.email = t.lu.u.email;
-	rep.has_email = true;
-	rep.session_slot = slot;
-	rep.has_session_slot = true;
+	LOGIN_REP_OK(&rep, &t, slot);
 	rep.set_cookies = cookie_out_strs(&co);
 	rep.has_set_cookies = true;
 	proto_reply(r, proto_auth_login_rep_msg(r->env.req_id, &rep));
 	proto_reply_fini(&t.lu.hold);
 	return;
 fail:
-	OUT_FAIL(&rep, t.http, t.detail);
-	if (t.retry_after > 0) {
-		rep.retry_after = t.retry_after;
-		rep.has_retry_after = true;
-	}
+	LOGIN_REP_FAIL(&rep, &t);
 	proto_reply(r, proto_auth_login_rep_msg(r->env.req_id, &rep));
 	proto_reply_fini(&t.lu.hold);
 }
@@ -378,18 +383,11 @@ login_op_recover(struct authd *ad, struct proto_request *r)
 	struct proto_reply lhold = {0};
 	struct login_try t = {0};
 	struct cookie_out co = {0};
-	const char *err = NULL;
 	int64_t code_id = -1, remaining = 0;
 	int slot;
 
-	if (proto_auth_recover_req_decode(&r->env, &req, &err) != 0) {
-		proto_reply_error(r, PROTO_BAD_REQUEST, err, NULL);
-		return;
-	}
-	t.name = req.username;
-	t.password = req.password;
-	t.ip = req.has_ip_address ? req.ip_address : NULL;
-	t.ua = req.has_user_agent ? req.user_agent : NULL;
+	AUTHD_DECODE_OR_RETURN(auth_recover, r, &req);
+	LOGIN_TRY_INIT(&t, &req);
 	if (login_check(ad, &t) != 0)
 		goto fail;
 	if (!(t.lu.u.has_totp_enabled && t.lu.u.totp_enabled)) {
@@ -431,15 +429,7 @@ login_op_recover(struct authd *ad, struct proto_request *r)
 	}
 	if (login_session(ad, &t, req.has_cookies ? req.cookies : NULL, &co, &slot) != 0)
 		goto fail;
-	rep.http = 200;
-	rep.user_id = t.lu.u.id;
-	rep.has_user_id = true;
-	rep.username = t.lu.u.username;
-	rep.has_username = true;
-	rep.email = t.lu.u.email;
-	rep.has_email = true;
-	rep.session_slot = slot;
-	rep.has_session_slot = true;
+	LOGIN_REP_OK(&rep, &t, slot);
 	rep.remaining = remaining;
 	rep.has_remaining = true;
 	rep.set_cookies = cookie_out_strs(&co);
@@ -449,11 +439,7 @@ login_op_recover(struct authd *ad, struct proto_request *r)
 	proto_reply_fini(&t.lu.hold);
 	return;
 fail:
-	OUT_FAIL(&rep, t.http, t.detail);
-	if (t.retry_after > 0) {
-		rep.retry_after = t.retry_after;
-		rep.has_retry_after = true;
-	}
+	LOGIN_REP_FAIL(&rep, &t);
 	proto_reply(r, proto_auth_recover_rep_msg(r->env.req_id, &rep));
 	proto_reply_fini(&lhold);
 	proto_reply_fini(&t.lu.hold);
@@ -483,29 +469,25 @@ login_op_register(struct authd *ad, struct proto_request *r)
 	struct proto_register_user_rep rr;
 	struct proto_reply hold = {0};
 	char hash[PASSWORD_HASH_MAX];
-	const char *err = NULL;
 	enum password_result pr;
 	enum proto_status st;
 	bool invited, approved;
 	struct audit_rec a = {0};
 
-	if (proto_auth_register_req_decode(&r->env, &req, &err) != 0) {
-		proto_reply_error(r, PROTO_BAD_REQUEST, err, NULL);
-		return;
-	}
+	AUTHD_DECODE_OR_RETURN(auth_register, r, &req);
 	invited = req.has_invite_code && req.invite_code[0] != '\0';
 	if (strlen(req.password) < PASSWORD_MIN_LEN) {
-		OUT_FAIL(&rep, 400, "Password must be at least 8 characters");
+		AUTHD_FAIL(&rep, 400, "Password must be at least 8 characters");
 		goto out;
 	}
 	if (!invited && !login_setting_bool(ad, "registration_enabled", false)) {
-		OUT_FAIL(&rep, 403, "Registration is disabled; an invite is required");
+		AUTHD_FAIL(&rep, 403, "Registration is disabled; an invite is required");
 		goto out;
 	}
 	approved = invited || !login_setting_bool(ad, "registration_require_approval", true);
 	pr = password_hash(ad->pw, req.password, login_deadline(ad), hash);
 	if (pr != PASSWORD_OK) {
-		OUT_FAIL(&rep, 503, "Too many requests at once; try again");
+		AUTHD_FAIL(&rep, 503, "Too many requests at once; try again");
 		rep.retry_after = 1;
 		rep.has_retry_after = true;
 		goto out;
@@ -541,19 +523,19 @@ login_op_register(struct authd *ad, struct proto_request *r)
 		authd_audit(ad, &a);
 		break;
 	case PROTO_CONFLICT:
-		OUT_FAIL(&rep, 400, hold.detail != NULL && strstr(hold.detail, "invite") != NULL ?
+		AUTHD_FAIL(&rep, 400, hold.detail != NULL && strstr(hold.detail, "invite") != NULL ?
 		    "Invite already used" : hold.detail != NULL && strstr(hold.detail, "email") != NULL ?
 		    "Email already registered" : "Username already taken");
 		break;
 	case PROTO_NOT_FOUND:
-		OUT_FAIL(&rep, 400, "Invalid invite code");
+		AUTHD_FAIL(&rep, 400, "Invalid invite code");
 		break;
 	case PROTO_BAD_REQUEST:
-		OUT_FAIL(&rep, 400, hold.detail != NULL && strstr(hold.detail, "expired") != NULL ?
+		AUTHD_FAIL(&rep, 400, hold.detail != NULL && strstr(hold.detail, "expired") != NULL ?
 		    "Invite expired" : hold.detail != NULL ? hold.detail : "Invalid registration");
 		break;
 	default:
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		break;
 	}
 out:
@@ -568,16 +550,12 @@ login_op_hash(struct authd *ad, struct proto_request *r)
 	struct proto_auth_hash_req req = {0};
 	struct proto_auth_hash_rep rep = {0};
 	char hash[PASSWORD_HASH_MAX];
-	const char *err = NULL;
 
-	if (proto_auth_hash_req_decode(&r->env, &req, &err) != 0) {
-		proto_reply_error(r, PROTO_BAD_REQUEST, err, NULL);
-		return;
-	}
+	AUTHD_DECODE_OR_RETURN(auth_hash, r, &req);
 	if (strlen(req.password) < PASSWORD_MIN_LEN) {
-		OUT_FAIL(&rep, 400, "Password must be at least 8 characters");
+		AUTHD_FAIL(&rep, 400, "Password must be at least 8 characters");
 	} else if (password_hash(ad->pw, req.password, login_deadline(ad), hash) != PASSWORD_OK) {
-		OUT_FAIL(&rep, 503, "Too many requests at once; try again");
+		AUTHD_FAIL(&rep, 503, "Too many requests at once; try again");
 	} else {
 		rep.http = 200;
 		rep.hash = hash;

@@ -11,22 +11,6 @@
 #include "timeutil.h"
 #include "xmalloc.h"
 
-#define OUT_FAIL(rep, code, text)                                                     \
-	do {                                                                              \
-		(rep)->http = (code);                                                         \
-		(rep)->detail = (text);                                                       \
-		(rep)->has_detail = true;                                                     \
-	} while (0)
-
-#define DECODE_OR_RETURN(name, r, req)                                                \
-	do {                                                                              \
-		const char *derr_ = NULL;                                                     \
-		if (proto_##name##_req_decode(&(r)->env, (req), &derr_) != 0) {               \
-			proto_reply_error((r), PROTO_BAD_REQUEST, derr_, NULL);                   \
-			return;                                                                   \
-		}                                                                             \
-	} while (0)
-
 static void
 sessions_audit(struct authd *ad, const struct principal *p, const char *action,
     const char *resource_id, const char *ip, const char *ua, const char *details)
@@ -98,7 +82,7 @@ sessions_op_logout(struct authd *ad, struct proto_request *r)
 	bool everywhere;
 	int next;
 
-	DECODE_OR_RETURN(auth_logout, r, &req);
+	AUTHD_DECODE_OR_RETURN(auth_logout, r, &req);
 	everywhere = req.has_everywhere && req.everywhere;
 	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) == 0) {
 		const char *ip = req.has_ip_address ? req.ip_address : NULL;
@@ -158,15 +142,15 @@ sessions_op_list(struct authd *ad, struct proto_request *r)
 	struct proto_rec_auth_session *v = NULL;
 	struct authn a;
 
-	DECODE_OR_RETURN(auth_sessions, r, &req);
+	AUTHD_DECODE_OR_RETURN(auth_sessions, r, &req);
 	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
-		OUT_FAIL(&rep, a.http, a.detail);
+		AUTHD_FAIL(&rep, a.http, a.detail);
 		goto out;
 	}
 	lq.user_id = a.p->user_id;
 	if (proto_session_list_user_call_sync(ad->storaged, &lq, ad->timeout_ms, &lr, &hold) !=
 	    PROTO_OK) {
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
 	v = xcalloc(lr.sessions.n + 1, sizeof(*v));
@@ -204,31 +188,31 @@ sessions_op_revoke(struct authd *ad, struct proto_request *r)
 	enum proto_status st;
 	struct authn a;
 
-	DECODE_OR_RETURN(auth_session_revoke, r, &req);
+	AUTHD_DECODE_OR_RETURN(auth_session_revoke, r, &req);
 	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
-		OUT_FAIL(&rep, a.http, a.detail);
+		AUTHD_FAIL(&rep, a.http, a.detail);
 		goto out;
 	}
 	if (strcmp(req.session_id, a.p->sid) == 0) {
-		OUT_FAIL(&rep, 400, "Cannot revoke the current session; log out instead");
+		AUTHD_FAIL(&rep, 400, "Cannot revoke the current session; log out instead");
 		goto out;
 	}
 	gq.id = req.session_id;
 	st = proto_session_get_call_sync(ad->storaged, &gq, ad->timeout_ms, &gr, &hold);
 	if (st == PROTO_NOT_FOUND || st == PROTO_BAD_REQUEST) {
-		OUT_FAIL(&rep, 404, "Session not found");
+		AUTHD_FAIL(&rep, 404, "Session not found");
 		goto out;
 	}
 	if (st != PROTO_OK) {
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
 	if (gr.user_id != a.p->user_id) {
-		OUT_FAIL(&rep, 403, "Cannot revoke another user's session");
+		AUTHD_FAIL(&rep, 403, "Cannot revoke another user's session");
 		goto out;
 	}
 	if (session_end(ad, req.session_id) != 0) {
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
 	sessions_audit(ad, a.p, "session_revoked", req.session_id,
@@ -251,14 +235,14 @@ sessions_op_revoke_others(struct authd *ad, struct proto_request *r)
 	struct authn a;
 	int64_t n;
 
-	DECODE_OR_RETURN(auth_revoke_others, r, &req);
+	AUTHD_DECODE_OR_RETURN(auth_revoke_others, r, &req);
 	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
-		OUT_FAIL(&rep, a.http, a.detail);
+		AUTHD_FAIL(&rep, a.http, a.detail);
 		goto out;
 	}
 	n = sessions_delete_user(ad, a.p->user_id, a.p->sid);
 	if (n < 0) {
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
 	sessions_audit(ad, a.p, "session_revoked", a.p->sid,
@@ -286,18 +270,18 @@ sessions_op_switch(struct authd *ad, struct proto_request *r)
 	int http;
 	const char *detail;
 
-	DECODE_OR_RETURN(auth_switch, r, &req);
+	AUTHD_DECODE_OR_RETURN(auth_switch, r, &req);
 	if (cookies_parse(req.has_cookies ? req.cookies : NULL, &jar, &err) != 0) {
-		OUT_FAIL(&rep, 400, err);
+		AUTHD_FAIL(&rep, 400, err);
 		goto out;
 	}
 	if (req.slot < 0 || req.slot >= COOKIES_SLOTS) {
-		OUT_FAIL(&rep, 400, "Invalid slot (0-4)");
+		AUTHD_FAIL(&rep, 400, "Invalid slot (0-4)");
 		goto out;
 	}
 	if (jar.slot[req.slot] == NULL ||
 	    (p = authn_token(ad, jar.slot[req.slot], &http, &detail)) == NULL) {
-		OUT_FAIL(&rep, 404, "No session in this slot");
+		AUTHD_FAIL(&rep, 404, "No session in this slot");
 		goto out;
 	}
 	cookie_out_active(ad, &co, (int)req.slot);
@@ -326,9 +310,9 @@ sessions_op_accounts(struct authd *ad, struct proto_request *r)
 	size_t n = 0;
 	int active;
 
-	DECODE_OR_RETURN(auth_accounts, r, &req);
+	AUTHD_DECODE_OR_RETURN(auth_accounts, r, &req);
 	if (cookies_parse(req.has_cookies ? req.cookies : NULL, &jar, &err) != 0) {
-		OUT_FAIL(&rep, 400, err);
+		AUTHD_FAIL(&rep, 400, err);
 		goto out;
 	}
 	active = jar.active >= 0 ? jar.active : 0;
@@ -374,14 +358,14 @@ sessions_op_password(struct authd *ad, struct proto_request *r)
 	struct audit_rec au = {0};
 	struct authn a;
 
-	DECODE_OR_RETURN(auth_password_change, r, &req);
+	AUTHD_DECODE_OR_RETURN(auth_password_change, r, &req);
 	hash[0] = '\0';
 	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
-		OUT_FAIL(&rep, a.http, a.detail);
+		AUTHD_FAIL(&rep, a.http, a.detail);
 		goto out;
 	}
 	if (strlen(req.new_password) < PASSWORD_MIN_LEN) {
-		OUT_FAIL(&rep, 400, "Password must be at least 8 characters");
+		AUTHD_FAIL(&rep, 400, "Password must be at least 8 characters");
 		goto out;
 	}
 	uq.id = a.p->user_id;
@@ -390,27 +374,27 @@ sessions_op_password(struct authd *ad, struct proto_request *r)
 	uq.has_with_secrets = true;
 	if (proto_user_get_call_sync(ad->storaged, &uq, ad->timeout_ms, &u, &h1) != PROTO_OK ||
 	    !u.has_hashed_password) {
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
 	pr = password_verify(ad->pw, req.current_password, u.hashed_password, deadline);
 	if (pr == PASSWORD_BUSY) {
-		OUT_FAIL(&rep, 503, "Too many requests at once; try again");
+		AUTHD_FAIL(&rep, 503, "Too many requests at once; try again");
 		goto out;
 	}
 	if (pr != PASSWORD_OK) {
-		OUT_FAIL(&rep, 400, "Current password is incorrect");
+		AUTHD_FAIL(&rep, 400, "Current password is incorrect");
 		goto out;
 	}
 	if (password_hash(ad->pw, req.new_password, deadline, hash) != PASSWORD_OK) {
-		OUT_FAIL(&rep, 503, "Too many requests at once; try again");
+		AUTHD_FAIL(&rep, 503, "Too many requests at once; try again");
 		goto out;
 	}
 	sq.id = a.p->user_id;
 	sq.hashed_password = hash;
 	if (proto_user_set_password_call_sync(ad->storaged, &sq, ad->timeout_ms, &sr, &h2) !=
 	    PROTO_OK) {
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
 	/* Decision 2: a new password ends every other session of the user. */

@@ -14,22 +14,6 @@
 
 #define TFA_CODES 8
 
-#define OUT_FAIL(rep, code, text)                                                     \
-	do {                                                                              \
-		(rep)->http = (code);                                                         \
-		(rep)->detail = (text);                                                       \
-		(rep)->has_detail = true;                                                     \
-	} while (0)
-
-#define DECODE_OR_RETURN(name, r, req)                                                \
-	do {                                                                              \
-		const char *derr_ = NULL;                                                     \
-		if (proto_##name##_req_decode(&(r)->env, (req), &derr_) != 0) {               \
-			proto_reply_error((r), PROTO_BAD_REQUEST, derr_, NULL);                   \
-			return;                                                                   \
-		}                                                                             \
-	} while (0)
-
 /* The caller and their secrets (USER_GET with_secrets). */
 struct tfa_user {
 	struct authn a;
@@ -122,24 +106,24 @@ tfa_op_setup(struct authd *ad, struct proto_request *r)
 	char secret[TOTP_SECRET_B32_MAX], sealed[SECRETS_SEALED_MAX], uri[TOTP_URI_MAX];
 	struct tfa_user t;
 
-	DECODE_OR_RETURN(tfa_setup, r, &req);
+	AUTHD_DECODE_OR_RETURN(tfa_setup, r, &req);
 	secret[0] = '\0';
 	if (tfa_user(ad, req.has_cookies ? req.cookies : NULL, &t) != 0) {
-		OUT_FAIL(&rep, t.http, t.detail);
+		AUTHD_FAIL(&rep, t.http, t.detail);
 		goto out;
 	}
 	if (tfa_on(&t)) {
-		OUT_FAIL(&rep, 400, "Two-factor authentication is already enabled");
+		AUTHD_FAIL(&rep, 400, "Two-factor authentication is already enabled");
 		goto out;
 	}
 	totp_secret_new(secret);
 	if (secrets_seal(&ad->secrets, secret, sealed, sizeof(sealed)) != 0 ||
 	    totp_provisioning_uri(secret, t.u.email, uri, sizeof(uri)) != 0) {
-		OUT_FAIL(&rep, 500, "Cannot create a TOTP secret");
+		AUTHD_FAIL(&rep, 500, "Cannot create a TOTP secret");
 		goto out;
 	}
 	if (tfa_set(ad, t.u.id, false, sealed, NULL, false) != PROTO_OK) {
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
 	rep.http = 200;
@@ -167,26 +151,26 @@ tfa_op_enable(struct authd *ad, struct proto_request *r)
 	const char *ip, *ua;
 	struct tfa_user t;
 
-	DECODE_OR_RETURN(tfa_enable, r, &req);
+	AUTHD_DECODE_OR_RETURN(tfa_enable, r, &req);
 	secret[0] = '\0';
 	ip = req.has_ip_address ? req.ip_address : NULL;
 	ua = req.has_user_agent ? req.user_agent : NULL;
 	if (tfa_user(ad, req.has_cookies ? req.cookies : NULL, &t) != 0) {
-		OUT_FAIL(&rep, t.http, t.detail);
+		AUTHD_FAIL(&rep, t.http, t.detail);
 		goto out;
 	}
 	if (tfa_on(&t)) {
-		OUT_FAIL(&rep, 400, "Two-factor authentication is already enabled");
+		AUTHD_FAIL(&rep, 400, "Two-factor authentication is already enabled");
 		goto out;
 	}
 	if (!t.u.has_totp_secret ||
 	    authd_totp_secret(ad, t.u.totp_secret, secret, sizeof(secret)) != 0) {
-		OUT_FAIL(&rep, 400, "Call setup first");
+		AUTHD_FAIL(&rep, 400, "Call setup first");
 		goto out;
 	}
 	if (!totp_verify(secret, req.code, (time_t)(time_wall_ms() / 1000))) {
 		tfa_audit(ad, &t, "2fa_failed", false, ip, ua);
-		OUT_FAIL(&rep, 400, "Invalid TOTP code");
+		AUTHD_FAIL(&rep, 400, "Invalid TOTP code");
 		goto out;
 	}
 	secrets_recovery_codes(codes, TFA_CODES);
@@ -200,12 +184,12 @@ tfa_op_enable(struct authd *ad, struct proto_request *r)
 	cq.code_hashes.n = TFA_CODES;
 	if (proto_recovery_codes_replace_call_sync(ad->storaged, &cq, ad->timeout_ms, &cr, &chold) !=
 	    PROTO_OK) {
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
 	time_format_rfc3339(time_wall_ms(), now);
 	if (tfa_set(ad, t.u.id, true, NULL, now, false) != PROTO_OK) {
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
 	tfa_audit(ad, &t, "2fa_enabled", true, ip, ua);
@@ -233,31 +217,31 @@ tfa_op_disable(struct authd *ad, struct proto_request *r)
 	struct tfa_user t;
 
 	(void)cq;
-	DECODE_OR_RETURN(tfa_disable, r, &req);
+	AUTHD_DECODE_OR_RETURN(tfa_disable, r, &req);
 	if (tfa_user(ad, req.has_cookies ? req.cookies : NULL, &t) != 0) {
-		OUT_FAIL(&rep, t.http, t.detail);
+		AUTHD_FAIL(&rep, t.http, t.detail);
 		goto out;
 	}
 	if (!tfa_on(&t)) {
-		OUT_FAIL(&rep, 400, "Two-factor authentication is not enabled");
+		AUTHD_FAIL(&rep, 400, "Two-factor authentication is not enabled");
 		goto out;
 	}
 	if (t.u.requires_2fa) {
-		OUT_FAIL(&rep, 400, "Two-factor authentication is required by your role");
+		AUTHD_FAIL(&rep, 400, "Two-factor authentication is required by your role");
 		goto out;
 	}
 	pr = password_verify(ad->pw, req.password, t.u.has_hashed_password ? t.u.hashed_password : "",
 	    time_mono_us() + ad->hash_wait_ms * 1000);
 	if (pr == PASSWORD_BUSY) {
-		OUT_FAIL(&rep, 503, "Too many requests at once; try again");
+		AUTHD_FAIL(&rep, 503, "Too many requests at once; try again");
 		goto out;
 	}
 	if (pr != PASSWORD_OK) {
-		OUT_FAIL(&rep, 400, "Invalid password");
+		AUTHD_FAIL(&rep, 400, "Invalid password");
 		goto out;
 	}
 	if (tfa_set(ad, t.u.id, false, NULL, NULL, true) != PROTO_OK) {
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
 	tfa_audit(ad, &t, "2fa_disabled", true, req.has_ip_address ? req.ip_address : NULL,
@@ -277,9 +261,9 @@ tfa_op_status(struct authd *ad, struct proto_request *r)
 	struct proto_tfa_status_rep rep = {0};
 	struct tfa_user t;
 
-	DECODE_OR_RETURN(tfa_status, r, &req);
+	AUTHD_DECODE_OR_RETURN(tfa_status, r, &req);
 	if (tfa_user(ad, req.has_cookies ? req.cookies : NULL, &t) != 0) {
-		OUT_FAIL(&rep, t.http, t.detail);
+		AUTHD_FAIL(&rep, t.http, t.detail);
 		goto out;
 	}
 	rep.http = 200;
@@ -304,15 +288,15 @@ tfa_op_codes(struct authd *ad, struct proto_request *r)
 	struct proto_reply hold = {0};
 	struct authn a;
 
-	DECODE_OR_RETURN(tfa_codes, r, &req);
+	AUTHD_DECODE_OR_RETURN(tfa_codes, r, &req);
 	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
-		OUT_FAIL(&rep, a.http, a.detail);
+		AUTHD_FAIL(&rep, a.http, a.detail);
 		goto out;
 	}
 	lq.user_id = a.p->user_id;
 	if (proto_recovery_codes_list_call_sync(ad->storaged, &lq, ad->timeout_ms, &lr, &hold) !=
 	    PROTO_OK) {
-		OUT_FAIL(&rep, 503, "storaged unavailable");
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
 	rep.http = 200;

@@ -51,6 +51,24 @@ void auth_principal_free(struct gw_principal **p);
 		(req).has_user_agent = (req).user_agent != NULL;                            \
 	} while (0)
 
+/* Shorthands of the handlers that forward to authd (routes_auth.c, routes_2fa.c). */
+#define AUTH_AUTHD(r) ((r)->gw->backend[GW_AUTHD])
+#define AUTH_TIMEOUT(r) ((r)->gw->ipc_timeout_ms)
+/* In a callback: true (and the answer set) on a transport failure or a failed outcome. */
+#define AUTH_CB_FAILED(r, st, rep, detail)                                         \
+	((st) != PROTO_OK ? (auth_backend_failed((r), "authd", (st), (detail)), true) :  \
+	    AUTH_OUTCOME_FAILED((r), (rep)))
+/* A handler without a body: the client fields only, answered by fn##_cb. */
+#define AUTH_ROUTE_CLIENT_ONLY(fn, op)                                             \
+	void fn(struct gw_req *r)                                                      \
+	{                                                                              \
+		struct proto_##op##_req req = {0};                                         \
+                                                                                   \
+		AUTH_CLIENT_FILL(req, r);                                                  \
+		gw_async_begin(r, 1, gw_async_noop);                                       \
+		proto_##op##_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), fn##_cb, r);       \
+	}
+
 /* Renders a failed authd outcome (http >= 400) with its cookies; false when
  * the outcome is a success and the caller renders the body. */
 bool auth_outcome_failed(struct gw_req *r, int64_t http, const char *detail, int64_t retry_after,

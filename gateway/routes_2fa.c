@@ -6,11 +6,6 @@
 #include "json_body.h"
 #include "routes.h"
 
-#define AUTHD(r) ((r)->gw->backend[GW_AUTHD])
-#define TIMEOUT(r) ((r)->gw->ipc_timeout_ms)
-#define CB_FAILED(r, st, rep, detail)                                              \
-	((st) != PROTO_OK ? (auth_backend_failed((r), "authd", (st), (detail)), true) :  \
-	    AUTH_OUTCOME_FAILED((r), (rep)))
 
 static void
 routes_2fa_setup_cb(void *arg, enum proto_status st, const struct proto_tfa_setup_rep *rep,
@@ -18,22 +13,14 @@ routes_2fa_setup_cb(void *arg, enum proto_status st, const struct proto_tfa_setu
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		gw_respond_json(r, MHD_HTTP_OK, json_pack("{s:s, s:s}", "secret",
 		    rep->has_secret ? rep->secret : "", "provisioning_uri",
 		    rep->has_provisioning_uri ? rep->provisioning_uri : ""));
 	gw_async_done(r);
 }
 
-void
-routes_2fa_setup(struct gw_req *r)
-{
-	struct proto_tfa_setup_req req = {0};
-
-	AUTH_CLIENT_FILL(req, r);
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_tfa_setup_call(AUTHD(r), &req, TIMEOUT(r), routes_2fa_setup_cb, r);
-}
+AUTH_ROUTE_CLIENT_ONLY(routes_2fa_setup, tfa_setup)
 
 static void
 routes_2fa_enable_cb(void *arg, enum proto_status st, const struct proto_tfa_enable_rep *rep,
@@ -41,7 +28,7 @@ routes_2fa_enable_cb(void *arg, enum proto_status st, const struct proto_tfa_ena
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail)) {
+	if (!AUTH_CB_FAILED(r, st, rep, detail)) {
 		json_t *codes = json_array();
 
 		for (size_t i = 0; i < rep->recovery_codes.n; i++)
@@ -66,7 +53,7 @@ routes_2fa_enable(struct gw_req *r)
 	}
 	AUTH_CLIENT_FILL(req, r);
 	gw_async_begin(r, 1, gw_async_noop);
-	proto_tfa_enable_call(AUTHD(r), &req, TIMEOUT(r), routes_2fa_enable_cb, r);
+	proto_tfa_enable_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), routes_2fa_enable_cb, r);
 	json_decref(b);
 }
 
@@ -76,7 +63,7 @@ routes_2fa_disable_cb(void *arg, enum proto_status st, const struct proto_tfa_di
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		gw_respond_json(r, MHD_HTTP_OK, json_pack("{s:s}", "message",
 		    rep->has_message ? rep->message : "ok"));
 	gw_async_done(r);
@@ -96,7 +83,7 @@ routes_2fa_disable(struct gw_req *r)
 	}
 	AUTH_CLIENT_FILL(req, r);
 	gw_async_begin(r, 1, gw_async_noop);
-	proto_tfa_disable_call(AUTHD(r), &req, TIMEOUT(r), routes_2fa_disable_cb, r);
+	proto_tfa_disable_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), routes_2fa_disable_cb, r);
 	json_decref(b);
 }
 
@@ -106,22 +93,14 @@ routes_2fa_status_cb(void *arg, enum proto_status st, const struct proto_tfa_sta
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		gw_respond_json(r, MHD_HTTP_OK, json_pack("{s:b, s:s?, s:b}", "enabled", rep->enabled,
 		    "verified_at", rep->has_verified_at ? rep->verified_at : NULL, "required_by_role",
 		    rep->required_by_role));
 	gw_async_done(r);
 }
 
-void
-routes_2fa_status(struct gw_req *r)
-{
-	struct proto_tfa_status_req req = {0};
-
-	AUTH_CLIENT_FILL(req, r);
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_tfa_status_call(AUTHD(r), &req, TIMEOUT(r), routes_2fa_status_cb, r);
-}
+AUTH_ROUTE_CLIENT_ONLY(routes_2fa_status, tfa_status)
 
 static void
 routes_2fa_codes_cb(void *arg, enum proto_status st, const struct proto_tfa_codes_rep *rep,
@@ -129,18 +108,10 @@ routes_2fa_codes_cb(void *arg, enum proto_status st, const struct proto_tfa_code
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		gw_respond_json(r, MHD_HTTP_OK, json_pack("{s:I}", "remaining",
 		    (json_int_t)rep->remaining));
 	gw_async_done(r);
 }
 
-void
-routes_2fa_codes(struct gw_req *r)
-{
-	struct proto_tfa_codes_req req = {0};
-
-	AUTH_CLIENT_FILL(req, r);
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_tfa_codes_call(AUTHD(r), &req, TIMEOUT(r), routes_2fa_codes_cb, r);
-}
+AUTH_ROUTE_CLIENT_ONLY(routes_2fa_codes, tfa_codes)

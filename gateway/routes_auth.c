@@ -13,13 +13,7 @@
 #include "routes.h"
 #include "xmalloc.h"
 
-#define AUTHD(r) ((r)->gw->backend[GW_AUTHD])
-#define TIMEOUT(r) ((r)->gw->ipc_timeout_ms)
 
-/* The prologue of every callback: transport failure or failed outcome. */
-#define CB_FAILED(r, st, rep, detail)                                              \
-	((st) != PROTO_OK ? (auth_backend_failed((r), "authd", (st), (detail)), true) :  \
-	    AUTH_OUTCOME_FAILED((r), (rep)))
 
 static void
 routes_auth_json(struct gw_req *r, int64_t http, json_t *body, const struct proto_strs *cookies,
@@ -46,7 +40,7 @@ routes_auth_login_cb(void *arg, enum proto_status st, const struct proto_auth_lo
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		routes_auth_json(r, rep->http, json_pack("{s:I, s:s, s:s, s:I}", "user_id",
 		    (json_int_t)rep->user_id, "username", rep->has_username ? rep->username : "",
 		    "email", rep->has_email ? rep->email : "", "session_slot",
@@ -70,7 +64,7 @@ routes_auth_login(struct gw_req *r)
 	}
 	AUTH_CLIENT_FILL(req, r);
 	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_login_call(AUTHD(r), &req, TIMEOUT(r), routes_auth_login_cb, r);
+	proto_auth_login_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), routes_auth_login_cb, r);
 	json_decref(b);   /* the request was encoded by the call */
 }
 
@@ -82,7 +76,7 @@ routes_auth_recover_cb(void *arg, enum proto_status st, const struct proto_auth_
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		routes_auth_json(r, rep->http, json_pack("{s:I, s:s, s:s, s:I, s:I}", "user_id",
 		    (json_int_t)rep->user_id, "username", rep->has_username ? rep->username : "",
 		    "email", rep->has_email ? rep->email : "", "session_slot",
@@ -107,7 +101,7 @@ routes_auth_recover(struct gw_req *r)
 	}
 	AUTH_CLIENT_FILL(req, r);
 	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_recover_call(AUTHD(r), &req, TIMEOUT(r), routes_auth_recover_cb, r);
+	proto_auth_recover_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), routes_auth_recover_cb, r);
 	json_decref(b);
 }
 
@@ -119,7 +113,7 @@ routes_auth_logout_cb(void *arg, enum proto_status st, const struct proto_auth_l
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		routes_auth_message(r, rep->http, rep->has_message, rep->message, &rep->set_cookies,
 		    rep->has_set_cookies);
 	gw_async_done(r);
@@ -134,7 +128,7 @@ routes_auth_logout_any(struct gw_req *r, bool everywhere)
 	req.everywhere = everywhere;
 	req.has_everywhere = true;
 	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_logout_call(AUTHD(r), &req, TIMEOUT(r), routes_auth_logout_cb, r);
+	proto_auth_logout_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), routes_auth_logout_cb, r);
 }
 
 void
@@ -157,7 +151,7 @@ routes_auth_sessions_cb(void *arg, enum proto_status st, const struct proto_auth
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail)) {
+	if (!AUTH_CB_FAILED(r, st, rep, detail)) {
 		json_t *a = json_array();
 
 		for (size_t i = 0; i < rep->sessions.n; i++) {
@@ -173,15 +167,7 @@ routes_auth_sessions_cb(void *arg, enum proto_status st, const struct proto_auth
 	gw_async_done(r);
 }
 
-void
-routes_auth_sessions(struct gw_req *r)
-{
-	struct proto_auth_sessions_req req = {0};
-
-	AUTH_CLIENT_FILL(req, r);
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_sessions_call(AUTHD(r), &req, TIMEOUT(r), routes_auth_sessions_cb, r);
-}
+AUTH_ROUTE_CLIENT_ONLY(routes_auth_sessions, auth_sessions)
 
 /* ---- DELETE /auth/sessions/{id}, DELETE /auth/sessions (the others) ------- */
 
@@ -191,7 +177,7 @@ routes_auth_revoke_cb(void *arg, enum proto_status st,
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		routes_auth_message(r, rep->http, rep->has_message, rep->message, &rep->set_cookies,
 		    rep->has_set_cookies);
 	gw_async_done(r);
@@ -205,7 +191,7 @@ routes_auth_session_revoke(struct gw_req *r)
 	AUTH_CLIENT_FILL(req, r);
 	req.session_id = r->params[0];
 	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_session_revoke_call(AUTHD(r), &req, TIMEOUT(r), routes_auth_revoke_cb, r);
+	proto_auth_session_revoke_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), routes_auth_revoke_cb, r);
 }
 
 static void
@@ -214,21 +200,13 @@ routes_auth_revoke_others_cb(void *arg, enum proto_status st,
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		gw_respond_json(r, (unsigned)rep->http, json_pack("{s:s, s:I}", "message",
 		    rep->has_message ? rep->message : "ok", "revoked", (json_int_t)rep->revoked));
 	gw_async_done(r);
 }
 
-void
-routes_auth_revoke_others(struct gw_req *r)
-{
-	struct proto_auth_revoke_others_req req = {0};
-
-	AUTH_CLIENT_FILL(req, r);
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_revoke_others_call(AUTHD(r), &req, TIMEOUT(r), routes_auth_revoke_others_cb, r);
-}
+AUTH_ROUTE_CLIENT_ONLY(routes_auth_revoke_others, auth_revoke_others)
 
 /* ---- POST /auth/switch/{slot} ---------------------------------------------- */
 
@@ -238,7 +216,7 @@ routes_auth_switch_cb(void *arg, enum proto_status st, const struct proto_auth_s
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		routes_auth_json(r, rep->http, json_pack("{s:s, s:I}", "message",
 		    rep->has_message ? rep->message : "ok", "slot", (json_int_t)rep->slot),
 		    &rep->set_cookies, rep->has_set_cookies);
@@ -260,7 +238,7 @@ routes_auth_switch(struct gw_req *r)
 	AUTH_CLIENT_FILL(req, r);
 	req.slot = slot;
 	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_switch_call(AUTHD(r), &req, TIMEOUT(r), routes_auth_switch_cb, r);
+	proto_auth_switch_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), routes_auth_switch_cb, r);
 }
 
 /* ---- GET /auth/accounts ---------------------------------------------------- */
@@ -271,7 +249,7 @@ routes_auth_accounts_cb(void *arg, enum proto_status st, const struct proto_auth
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail)) {
+	if (!AUTH_CB_FAILED(r, st, rep, detail)) {
 		json_t *a = json_array();
 
 		for (size_t i = 0; i < rep->accounts.n; i++) {
@@ -286,15 +264,7 @@ routes_auth_accounts_cb(void *arg, enum proto_status st, const struct proto_auth
 	gw_async_done(r);
 }
 
-void
-routes_auth_accounts(struct gw_req *r)
-{
-	struct proto_auth_accounts_req req = {0};
-
-	AUTH_CLIENT_FILL(req, r);
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_accounts_call(AUTHD(r), &req, TIMEOUT(r), routes_auth_accounts_cb, r);
-}
+AUTH_ROUTE_CLIENT_ONLY(routes_auth_accounts, auth_accounts)
 
 /* ---- GET /auth/invite/{code} (storaged) ------------------------------------ */
 
@@ -321,7 +291,7 @@ routes_auth_invite(struct gw_req *r)
 	struct proto_invite_get_by_code_req req = {.code = r->params[0]};
 
 	gw_async_begin(r, 1, gw_async_noop);
-	proto_invite_get_by_code_call(r->gw->backend[GW_STORAGED], &req, TIMEOUT(r),
+	proto_invite_get_by_code_call(r->gw->backend[GW_STORAGED], &req, AUTH_TIMEOUT(r),
 	    routes_auth_invite_cb, r);
 }
 
@@ -333,7 +303,7 @@ routes_auth_register_cb(void *arg, enum proto_status st, const struct proto_auth
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		gw_respond_json(r, (unsigned)rep->http, json_pack("{s:s, s:I, s:s, s:s, s:b}",
 		    "message", rep->has_message ? rep->message : "ok", "user_id",
 		    (json_int_t)rep->user_id, "username", rep->has_username ? rep->username : "",
@@ -358,7 +328,7 @@ routes_auth_register(struct gw_req *r)
 	}
 	AUTH_CLIENT_FILL(req, r);
 	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_register_call(AUTHD(r), &req, TIMEOUT(r), routes_auth_register_cb, r);
+	proto_auth_register_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), routes_auth_register_cb, r);
 	json_decref(b);
 }
 
@@ -376,7 +346,7 @@ routes_users_me_password_cb(void *arg, enum proto_status st,
 {
 	struct gw_req *r = arg;
 
-	if (!CB_FAILED(r, st, rep, detail))
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
 		gw_respond_json(r, (unsigned)rep->http, json_pack("{s:s, s:I}", "message",
 		    rep->has_message ? rep->message : "ok", "revoked_sessions",
 		    (json_int_t)rep->revoked));
@@ -398,6 +368,6 @@ routes_users_me_password(struct gw_req *r)
 	}
 	AUTH_CLIENT_FILL(req, r);
 	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_password_change_call(AUTHD(r), &req, TIMEOUT(r), routes_users_me_password_cb, r);
+	proto_auth_password_change_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), routes_users_me_password_cb, r);
 	json_decref(b);
 }

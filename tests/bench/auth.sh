@@ -28,12 +28,7 @@ for t in wrk curl; do
 done
 
 # --- the one-hop reference -------------------------------------------------------
-echo_url="ipc://$tmp/echo.ipc"
-onehop_port=$(free_port)
-start echo "$bin/bench-echo" "$echo_url"
-wait_file "$tmp/echo.ipc"
-start onehop "$bin/bench-onehop" "$onehop_port" "$echo_url"
-wait_http "http://127.0.0.1:$onehop_port/" onehop echo
+start_onehop
 
 # --- kubarr ----------------------------------------------------------------------------
 gw_port=$(free_port)
@@ -127,22 +122,11 @@ ratio_rows+=("users/me p99 during flood ÷ quiet|16|$(ratio "$(p99_of "users/me 
 
 host="$ncpu cores, $(uname -r), wrk ${BENCH_DURATION} per run, loopback, argon2id t=2 m=19 MiB"
 report() {
-	local IFS='|' a b c d e f
 	echo "Measured $(date -u +%Y-%m-%d) with \`tests/bench/auth.sh\` ($host)."
 	echo
-	echo "| target | connections | req/s | p50 µs | p99 µs | errors |"
-	echo "|---|---:|---:|---:|---:|---:|"
-	for row in "${rows[@]}"; do
-		read -r a b c d e f <<<"$row"
-		echo "| $a | $b | $c | $d | $e | $f |"
-	done
+	md_rows
 	echo
-	echo "| ratio | connections | value |"
-	echo "|---|---:|---:|"
-	for row in "${ratio_rows[@]}"; do
-		read -r a b c <<<"$row"
-		echo "| $a | $b | $c |"
-	done
+	md_ratios
 	echo
 	echo "Logins/s during the flood: ${flood_rps:-?}. RSS after the run: authd $(rss_kib "${pid_of[authd]}") KiB, gateway $(rss_kib "${pid_of[gateway]}") KiB."
 }

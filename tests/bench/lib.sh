@@ -185,3 +185,34 @@ warm() { wrk -t1 -c4 -d1s "$1" >/dev/null 2>&1 || true; }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo "-"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+# Markdown tables of the collected wrk rows and of ratio_rows ("what|conns|value").
+md_rows() {
+	local IFS='|' a b c d e f row
+	echo "| target | connections | req/s | p50 µs | p99 µs | errors |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	for row in "${rows[@]}"; do
+		read -r a b c d e f <<<"$row"
+		echo "| $a | $b | $c | $d | $e | $f |"
+	done
+}
+md_ratios() {
+	local IFS='|' a b c row
+	echo "| ${1:-ratio} | connections | value |"
+	echo "|---|---:|---:|"
+	for row in "${ratio_rows[@]}"; do
+		read -r a b c <<<"$row"
+		echo "| $a | $b | $c |"
+	done
+}
+
+# The one-hop reference: bench-echo (nng rep) + bench-onehop (MHD, one round
+# trip per request).  Sets echo_url and onehop_port.
+start_onehop() {
+	echo_url="ipc://$tmp/echo.ipc"
+	onehop_port=$(free_port)
+	start echo "$bin/bench-echo" "$echo_url"
+	wait_file "$tmp/echo.ipc"
+	start onehop "$bin/bench-onehop" "$onehop_port" "$echo_url"
+	wait_http "http://127.0.0.1:$onehop_port/" onehop echo
+}

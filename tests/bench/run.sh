@@ -73,12 +73,7 @@ start nginx nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx.conf
 wait_http "http://127.0.0.1:$nginx_port/json" nginx
 
 # --- b. bench-echo + bench-onehop: the one-hop reference ---------------------
-echo_url="ipc://$tmp/echo.ipc"
-onehop_port=$(free_port)
-start echo "$bin/bench-echo" "$echo_url"
-wait_file "$tmp/echo.ipc"
-start onehop "$bin/bench-onehop" "$onehop_port" "$echo_url"
-wait_http "http://127.0.0.1:$onehop_port/" onehop echo
+start_onehop
 
 # --- c. the four kubarr daemons ----------------------------------------------
 gw_port=$(free_port)
@@ -173,22 +168,12 @@ print_text() {
 }
 
 print_markdown() {
-	local IFS='|' a b c d e f
+	local IFS='|' a b c row
 	echo "Measured $(date -u +%Y-%m-%d) with \`tests/bench/run.sh\` ($host)."
 	echo
-	echo "| target | connections | req/s | p50 µs | p99 µs | errors |"
-	echo "|---|---:|---:|---:|---:|---:|"
-	for row in "${rows[@]}"; do
-		read -r a b c d e f <<<"$row"
-		echo "| $a | $b | $c | $d | $e | $f |"
-	done
+	md_rows
 	echo
-	echo "| ratio (req/s) | connections | value |"
-	echo "|---|---:|---:|"
-	for row in "${ratio_rows[@]}"; do
-		read -r a b c <<<"$row"
-		echo "| $a | $b | $c |"
-	done
+	md_ratios "ratio (req/s)"
 	echo
 	echo "| process | VmRSS KiB |"
 	echo "|---|---:|"

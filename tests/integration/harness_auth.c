@@ -1,6 +1,12 @@
 /* harness_auth: see harness_auth.h. */
 #include "harness_auth.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,4 +97,15 @@ harness_login_admin(struct harness *h, struct http_client *c)
 	    harness_create_user(h, HARNESS_ADMIN_USER, HARNESS_ADMIN_PASSWORD, "admin", NULL) != 0)
 		return -1;
 	return harness_login(h, c, HARNESS_ADMIN_USER, HARNESS_ADMIN_PASSWORD, NULL);
+}
+
+void
+harness_expect(struct http_client *c, const char *method, const char *path, const char *body,
+    const char *const *headers, long want, struct http_resp *resp)
+{
+	if (http_client_request(c, method, path, body, headers, resp) != 0)
+		fail_msg("%s %s: no response: %s", method, path, resp->error);
+	if (want != 0 && resp->status != want)
+		fail_msg("%s %s: status %ld, expected %ld: %.400s", method, path, resp->status, want,
+		    resp->body);
 }

@@ -30,5 +30,9 @@ int harness_create_user(struct harness *h, const char *username, const char *pas
 int harness_login(struct harness *h, struct http_client *c, const char *username,
     const char *password, long *status_r);
 int harness_login_admin(struct harness *h, struct http_client *c);
+/* One request that must get an answer (and `want` when non-zero): a cmocka
+ * failure naming the request otherwise.  Call from a cmocka test only. */
+void harness_expect(struct http_client *c, const char *method, const char *path,
+    const char *body, const char *const *headers, long want, struct http_resp *resp);
 
 #endif

@@ -58,17 +58,6 @@ ta_json(struct http_resp *resp)
 	return j;
 }
 
-static void
-ta_req(struct http_client *c, const char *method, const char *path, const char *body,
-    const char *const *headers, long want, struct http_resp *resp)
-{
-	if (http_client_request(c, method, path, body, headers, resp) != 0)
-		fail_msg("%s %s: no response: %s", method, path, resp->error);
-	if (want != 0 && resp->status != want)
-		fail_msg("%s %s: status %ld, expected %ld: %.400s", method, path, resp->status, want,
-		    resp->body);
-}
-
 static struct http_client *
 ta_client(struct ta *t)
 {
@@ -100,7 +89,7 @@ ta_login(struct ta *t, struct http_client *c, const char *name, const char *pass
 		json_object_set_new(b, "totp_code", json_string(totp));
 	text = json_dumps(b, JSON_COMPACT);
 	(void)t;
-	ta_req(c, "POST", "/auth/login", text, NULL, 0, resp);
+	harness_expect(c, "POST", "/auth/login", text, NULL, 0, resp);
 	free(text);
 	json_decref(b);
 	return resp->status;
@@ -133,7 +122,7 @@ ta_me(struct http_client *c, char *out, size_t len)
 {
 	struct http_resp resp = {0};
 
-	ta_req(c, "GET", "/api/users/me", NULL, NULL, 0, &resp);
+	harness_expect(c, "GET", "/api/users/me", NULL, NULL, 0, &resp);
 	if (resp.status == 200)
 		snprintf(out, len, "%s", json_string_value(json_object_get(ta_json(&resp), "username")));
 	else
@@ -155,7 +144,7 @@ ta_audit(struct ta *t, int64_t user_id, const char *action, bool *success_r, cha
 	for (int tries = 0; tries < 50 && rc != 0; tries++) {
 		snprintf(path, sizeof(path), "/api/audit?action=%s&user_id=%lld&per_page=1", action,
 		    (long long)user_id);
-		ta_req(t->admin, "GET", path, NULL, NULL, 200, &resp);
+		harness_expect(t->admin, "GET", path, NULL, NULL, 200, &resp);
 		logs = json_object_get(ta_json(&resp), "logs");
 		if (json_array_size(logs) == 1) {
 			e = json_array_get(logs, 0);
@@ -226,7 +215,7 @@ test_login_and_me(void **state)
 	assert_non_null(ta_set_cookie(&resp, "kubarr_session=ey"));
 	http_resp_free(&resp);
 
-	ta_req(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
 	j = ta_json(&resp);
 	assert_int_equal(json_integer_value(json_object_get(j, "id")), id);
 	assert_string_equal(json_string_value(json_object_get(j, "username")), name);
@@ -300,15 +289,15 @@ test_login_failures(void **state)
 	http_resp_free(&resp);
 
 	/* bad bodies: 400 naming the field, nothing happens */
-	ta_req(c, "POST", "/auth/login", "{\"username\":\"x\"", NULL, 400, &resp);
+	harness_expect(c, "POST", "/auth/login", "{\"username\":\"x\"", NULL, 400, &resp);
 	assert_non_null(strstr(json_string_value(json_object_get(ta_json(&resp), "detail")),
 	    "Malformed JSON"));
 	http_resp_free(&resp);
-	ta_req(c, "POST", "/auth/login", "{\"username\":5,\"password\":\"x\"}", NULL, 400, &resp);
+	harness_expect(c, "POST", "/auth/login", "{\"username\":5,\"password\":\"x\"}", NULL, 400, &resp);
 	assert_string_equal(json_string_value(json_object_get(ta_json(&resp), "detail")),
 	    "Field 'username' must be a string");
 	http_resp_free(&resp);
-	ta_req(c, "POST", "/auth/login", "{\"username\":\"x\"}", NULL, 400, &resp);
+	harness_expect(c, "POST", "/auth/login", "{\"username\":\"x\"}", NULL, 400, &resp);
 	assert_string_equal(json_string_value(json_object_get(ta_json(&resp), "detail")),
 	    "Field 'password' is required");
 	http_resp_free(&resp);
@@ -352,7 +341,7 @@ test_five_slots(void **state)
 		ta_me(c, me, sizeof(me));
 		assert_string_equal(me, names[i]);   /* the newest login is active */
 	}
-	ta_req(c, "GET", "/auth/accounts", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/auth/accounts", NULL, NULL, 200, &resp);
 	a = ta_json(&resp);
 	assert_int_equal(json_array_size(a), 5);
 	for (int i = 0; i < 5; i++) {
@@ -365,12 +354,12 @@ test_five_slots(void **state)
 	http_resp_free(&resp);
 
 	/* switch: 400 beyond the slots, 404 on an empty one is impossible here */
-	ta_req(c, "POST", "/auth/switch/2", NULL, HARNESS_CSRF, 200, &resp);
+	harness_expect(c, "POST", "/auth/switch/2", NULL, HARNESS_CSRF, 200, &resp);
 	assert_int_equal(json_integer_value(json_object_get(ta_json(&resp), "slot")), 2);
 	http_resp_free(&resp);
 	ta_me(c, me, sizeof(me));
 	assert_string_equal(me, names[2]);
-	ta_req(c, "POST", "/auth/switch/5", NULL, HARNESS_CSRF, 400, &resp);
+	harness_expect(c, "POST", "/auth/switch/5", NULL, HARNESS_CSRF, 400, &resp);
 	http_resp_free(&resp);
 
 	/* the same user again reuses their slot */
@@ -382,7 +371,7 @@ test_five_slots(void **state)
 	assert_int_equal(ta_login(t, c, names[5], "password-123", NULL, &resp), 200);
 	assert_int_equal(json_integer_value(json_object_get(ta_json(&resp), "session_slot")), 0);
 	http_resp_free(&resp);
-	ta_req(c, "GET", "/auth/accounts", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/auth/accounts", NULL, NULL, 200, &resp);
 	a = ta_json(&resp);
 	assert_int_equal(json_array_size(a), 5);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(a, 0), "username")),
@@ -390,14 +379,14 @@ test_five_slots(void **state)
 	http_resp_free(&resp);
 
 	/* logout of the active slot (0) moves kubarr_active to a live slot */
-	ta_req(c, "POST", "/auth/logout", NULL, HARNESS_CSRF, 200, &resp);
+	harness_expect(c, "POST", "/auth/logout", NULL, HARNESS_CSRF, 200, &resp);
 	assert_non_null(ta_set_cookie(&resp, "kubarr_session_0=;"));
 	assert_non_null(ta_set_cookie(&resp, "kubarr_session=;"));
 	assert_non_null(ta_set_cookie(&resp, "kubarr_active=1;"));
 	http_resp_free(&resp);
 	ta_me(c, me, sizeof(me));
 	assert_string_equal(me, names[1]);
-	ta_req(c, "POST", "/auth/switch/0", NULL, HARNESS_CSRF, 404, &resp);
+	harness_expect(c, "POST", "/auth/switch/0", NULL, HARNESS_CSRF, 404, &resp);
 	http_resp_free(&resp);
 	http_client_free(&c);
 }
@@ -412,7 +401,7 @@ ta_session_id(struct http_client *c, bool current, char *out, size_t len)
 	json_t *e;
 
 	out[0] = '\0';
-	ta_req(c, "GET", "/auth/sessions", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/auth/sessions", NULL, NULL, 200, &resp);
 	json_array_foreach(ta_json(&resp), i, e)
 		if (json_is_true(json_object_get(e, "is_current")) == current)
 			snprintf(out, len, "%s", json_string_value(json_object_get(e, "id")));
@@ -437,7 +426,7 @@ test_revoke_other_jar(void **state)
 	ta_me(b, me, sizeof(me));
 	assert_string_equal(me, name);   /* b's principal is now cached in authd */
 
-	ta_req(a, "GET", "/auth/sessions", NULL, NULL, 200, &resp);
+	harness_expect(a, "GET", "/auth/sessions", NULL, NULL, 200, &resp);
 	list = ta_json(&resp);
 	assert_int_equal(json_array_size(list), 2);
 	assert_non_null(json_string_value(json_object_get(json_array_get(list, 0), "created_at")));
@@ -449,16 +438,16 @@ test_revoke_other_jar(void **state)
 	assert_int_equal(strlen(sid_b), 36);
 
 	snprintf(path, sizeof(path), "/auth/sessions/%s", sid_a);
-	ta_req(a, "DELETE", path, NULL, HARNESS_CSRF, 400, &resp);   /* current */
+	harness_expect(a, "DELETE", path, NULL, HARNESS_CSRF, 400, &resp);   /* current */
 	http_resp_free(&resp);
 	snprintf(path, sizeof(path), "/auth/sessions/%s", sid_o);
-	ta_req(a, "DELETE", path, NULL, HARNESS_CSRF, 403, &resp);   /* another user's */
+	harness_expect(a, "DELETE", path, NULL, HARNESS_CSRF, 403, &resp);   /* another user's */
 	http_resp_free(&resp);
-	ta_req(a, "DELETE", "/auth/sessions/00000000-0000-4000-8000-000000000000", NULL,
+	harness_expect(a, "DELETE", "/auth/sessions/00000000-0000-4000-8000-000000000000", NULL,
 	    HARNESS_CSRF, 404, &resp);
 	http_resp_free(&resp);
 	snprintf(path, sizeof(path), "/auth/sessions/%s", sid_b);
-	ta_req(a, "DELETE", path, NULL, HARNESS_CSRF, 200, &resp);
+	harness_expect(a, "DELETE", path, NULL, HARNESS_CSRF, 200, &resp);
 	http_resp_free(&resp);
 	/* the very next request of b: refused, no waiting */
 	ta_me(b, me, sizeof(me));
@@ -468,7 +457,7 @@ test_revoke_other_jar(void **state)
 
 	/* revoke the others: b logs in twice more, a ends both */
 	ta_login_ok(t, b, name);
-	ta_req(a, "DELETE", "/auth/sessions", NULL, HARNESS_CSRF, 200, &resp);
+	harness_expect(a, "DELETE", "/auth/sessions", NULL, HARNESS_CSRF, 200, &resp);
 	assert_int_equal(json_integer_value(json_object_get(ta_json(&resp), "revoked")), 1);
 	http_resp_free(&resp);
 	ta_me(b, me, sizeof(me));
@@ -478,7 +467,7 @@ test_revoke_other_jar(void **state)
 
 	/* log out everywhere */
 	ta_login_ok(t, b, name);
-	ta_req(b, "POST", "/auth/logout/all", NULL, HARNESS_CSRF, 200, &resp);
+	harness_expect(b, "POST", "/auth/logout/all", NULL, HARNESS_CSRF, 200, &resp);
 	http_resp_free(&resp);
 	ta_me(a, me, sizeof(me));
 	assert_string_equal(me, "401");
@@ -503,15 +492,15 @@ test_password_change(void **state)
 
 	ta_login_ok(t, a, name);
 	ta_login_ok(t, b, name);
-	ta_req(a, "PATCH", "/api/users/me/password",
+	harness_expect(a, "PATCH", "/api/users/me/password",
 	    "{\"current_password\":\"nope-nope\",\"new_password\":\"new-password-1\"}", HARNESS_CSRF,
 	    400, &resp);
 	http_resp_free(&resp);
-	ta_req(a, "PATCH", "/api/users/me/password",
+	harness_expect(a, "PATCH", "/api/users/me/password",
 	    "{\"current_password\":\"password-123\",\"new_password\":\"short\"}", HARNESS_CSRF, 400,
 	    &resp);
 	http_resp_free(&resp);
-	ta_req(a, "PATCH", "/api/users/me/password",
+	harness_expect(a, "PATCH", "/api/users/me/password",
 	    "{\"current_password\":\"password-123\",\"new_password\":\"new-password-1\"}",
 	    HARNESS_CSRF, 200, &resp);
 	assert_int_equal(json_integer_value(json_object_get(ta_json(&resp), "revoked_sessions")), 1);
@@ -546,20 +535,20 @@ test_csrf(void **state)
 	snprintf(origin, sizeof(origin), "Origin: %s", harness_base_url(t->h));
 	ta_user(t, "csrf", "viewer", name, sizeof(name));
 	ta_login_ok(t, c, name);
-	ta_req(c, "POST", "/auth/logout", NULL, NULL, 403, &resp);
+	harness_expect(c, "POST", "/auth/logout", NULL, NULL, 403, &resp);
 	assert_non_null(strstr(resp.body, "CSRF"));
 	http_resp_free(&resp);
-	ta_req(c, "POST", "/auth/logout", NULL, evil, 403, &resp);
+	harness_expect(c, "POST", "/auth/logout", NULL, evil, 403, &resp);
 	http_resp_free(&resp);
-	ta_req(c, "POST", "/auth/logout", NULL, evil_ref, 403, &resp);
+	harness_expect(c, "POST", "/auth/logout", NULL, evil_ref, 403, &resp);
 	http_resp_free(&resp);
-	ta_req(c, "PATCH", "/api/users/me/password",
+	harness_expect(c, "PATCH", "/api/users/me/password",
 	    "{\"current_password\":\"password-123\",\"new_password\":\"new-password-1\"}", evil, 403,
 	    &resp);
 	http_resp_free(&resp);
 	ta_me(c, me, sizeof(me));
 	assert_string_equal(me, name);   /* nothing happened */
-	ta_req(c, "POST", "/auth/logout", NULL, same, 200, &resp);
+	harness_expect(c, "POST", "/auth/logout", NULL, same, 200, &resp);
 	http_resp_free(&resp);
 	ta_me(c, me, sizeof(me));
 	assert_string_equal(me, "401");
@@ -586,10 +575,10 @@ test_2fa(void **state)
 	bool ok;
 
 	ta_login_ok(t, c, name);
-	ta_req(c, "GET", "/api/users/me/2fa/status", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/api/users/me/2fa/status", NULL, NULL, 200, &resp);
 	assert_true(json_is_false(json_object_get(ta_json(&resp), "enabled")));
 	http_resp_free(&resp);
-	ta_req(c, "POST", "/api/users/me/2fa/setup", NULL, HARNESS_CSRF, 200, &resp);
+	harness_expect(c, "POST", "/api/users/me/2fa/setup", NULL, HARNESS_CSRF, 200, &resp);
 	j = ta_json(&resp);
 	snprintf(secret, sizeof(secret), "%s", json_string_value(json_object_get(j, "secret")));
 	assert_int_equal(strlen(secret), 32);
@@ -597,19 +586,19 @@ test_2fa(void **state)
 	    "otpauth://totp/Kubarr:"));
 	http_resp_free(&resp);
 	/* the stored secret is not the plaintext */
-	ta_req(c, "POST", "/api/users/me/2fa/enable", "{\"code\":\"000000\"}", HARNESS_CSRF, 400,
+	harness_expect(c, "POST", "/api/users/me/2fa/enable", "{\"code\":\"000000\"}", HARNESS_CSRF, 400,
 	    &resp);
 	http_resp_free(&resp);
 	ta_totp_now(secret, 0, code);
 	snprintf(body, sizeof(body), "{\"code\":\"%s\"}", code);
-	ta_req(c, "POST", "/api/users/me/2fa/enable", body, HARNESS_CSRF, 200, &resp);
+	harness_expect(c, "POST", "/api/users/me/2fa/enable", body, HARNESS_CSRF, 200, &resp);
 	codes = json_object_get(ta_json(&resp), "recovery_codes");
 	assert_int_equal(json_array_size(codes), 8);
 	snprintf(rc_code, sizeof(rc_code), "%s", json_string_value(json_array_get(codes, 3)));
 	assert_int_equal(strlen(rc_code), 10);
 	http_resp_free(&resp);
 	assert_int_equal(ta_audit(t, id, "2fa_enabled", &ok, NULL, 0), 0);
-	ta_req(c, "GET", "/api/users/me/2fa/status", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/api/users/me/2fa/status", NULL, NULL, 200, &resp);
 	assert_true(json_is_true(json_object_get(ta_json(&resp), "enabled")));
 	assert_non_null(json_string_value(json_object_get(ta_json(&resp), "verified_at")));
 	http_resp_free(&resp);
@@ -634,21 +623,21 @@ test_2fa(void **state)
 	snprintf(body, sizeof(body),
 	    "{\"username\":\"%s\",\"password\":\"password-123\",\"recovery_code\":\"%s\"}", name,
 	    rc_code);
-	ta_req(d, "POST", "/auth/2fa/recover", body, NULL, 200, &resp);
+	harness_expect(d, "POST", "/auth/2fa/recover", body, NULL, 200, &resp);
 	assert_int_equal(json_integer_value(json_object_get(ta_json(&resp),
 	    "remaining_recovery_codes")), 7);
 	http_resp_free(&resp);
-	ta_req(d, "POST", "/auth/2fa/recover", body, NULL, 401, &resp);
+	harness_expect(d, "POST", "/auth/2fa/recover", body, NULL, 401, &resp);
 	http_resp_free(&resp);
-	ta_req(c, "GET", "/api/users/me/2fa/recovery-codes", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/api/users/me/2fa/recovery-codes", NULL, NULL, 200, &resp);
 	assert_int_equal(json_integer_value(json_object_get(ta_json(&resp), "remaining")), 7);
 	http_resp_free(&resp);
 
 	/* disable needs the password */
-	ta_req(c, "POST", "/api/users/me/2fa/disable", "{\"password\":\"wrong-pass\"}", HARNESS_CSRF,
+	harness_expect(c, "POST", "/api/users/me/2fa/disable", "{\"password\":\"wrong-pass\"}", HARNESS_CSRF,
 	    400, &resp);
 	http_resp_free(&resp);
-	ta_req(c, "POST", "/api/users/me/2fa/disable", "{\"password\":\"password-123\"}",
+	harness_expect(c, "POST", "/api/users/me/2fa/disable", "{\"password\":\"password-123\"}",
 	    HARNESS_CSRF, 200, &resp);
 	http_resp_free(&resp);
 	assert_int_equal(ta_audit(t, id, "2fa_disabled", &ok, NULL, 0), 0);
@@ -708,7 +697,7 @@ ta_register(struct http_client *c, const char *name, const char *invite, const c
 	if (invite != NULL)
 		json_object_set_new(b, "invite_code", json_string(invite));
 	text = json_dumps(b, JSON_COMPACT);
-	ta_req(c, "POST", "/auth/register", text, NULL, 0, resp);
+	harness_expect(c, "POST", "/auth/register", text, NULL, 0, resp);
 	free(text);
 	json_decref(b);
 	return resp->status;
@@ -724,14 +713,14 @@ test_register(void **state)
 
 	ta_invite(t, "invite-good-0001", "2099-01-01T00:00:00.000Z");
 	ta_invite(t, "invite-old-00001", "2001-01-01T00:00:00.000Z");
-	ta_req(c, "GET", "/auth/invite/invite-good-0001", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/auth/invite/invite-good-0001", NULL, NULL, 200, &resp);
 	assert_true(json_is_true(json_object_get(ta_json(&resp), "valid")));
 	http_resp_free(&resp);
-	ta_req(c, "GET", "/auth/invite/invite-old-00001", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/auth/invite/invite-old-00001", NULL, NULL, 200, &resp);
 	assert_true(json_is_false(json_object_get(ta_json(&resp), "valid")));
 	assert_string_equal(json_string_value(json_object_get(ta_json(&resp), "status")), "expired");
 	http_resp_free(&resp);
-	ta_req(c, "GET", "/auth/invite/no-such-invite", NULL, NULL, 404, &resp);
+	harness_expect(c, "GET", "/auth/invite/no-such-invite", NULL, NULL, 404, &resp);
 	http_resp_free(&resp);
 
 	assert_int_equal(ta_register(c, "invited1", "invite-good-0001", "short", &resp), 400);
@@ -754,7 +743,7 @@ test_register(void **state)
 	assert_string_equal(json_string_value(json_object_get(ta_json(&resp), "detail")),
 	    "Invalid invite code");
 	http_resp_free(&resp);
-	ta_req(c, "GET", "/auth/invite/invite-good-0001", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/auth/invite/invite-good-0001", NULL, NULL, 200, &resp);
 	assert_string_equal(json_string_value(json_object_get(ta_json(&resp), "status")), "used");
 	http_resp_free(&resp);
 
@@ -837,22 +826,22 @@ test_permissions(void **state)
 	struct http_resp resp = {0};
 	char name[64];
 
-	ta_req(c, "GET", "/api/users/me", NULL, NULL, 401, &resp);
+	harness_expect(c, "GET", "/api/users/me", NULL, NULL, 401, &resp);
 	assert_string_equal(json_string_value(json_object_get(ta_json(&resp), "detail")),
 	    "Not authenticated");
 	http_resp_free(&resp);
-	ta_req(c, "GET", "/api/audit", NULL, NULL, 401, &resp);
+	harness_expect(c, "GET", "/api/audit", NULL, NULL, 401, &resp);
 	http_resp_free(&resp);
 	ta_user(t, "perm", "viewer", name, sizeof(name));
 	ta_login_ok(t, c, name);
-	ta_req(c, "GET", "/api/audit", NULL, NULL, 403, &resp);
+	harness_expect(c, "GET", "/api/audit", NULL, NULL, 403, &resp);
 	assert_string_equal(json_string_value(json_object_get(ta_json(&resp), "detail")),
 	    "Permission denied: audit.view required");
 	http_resp_free(&resp);
-	ta_req(t->admin, "GET", "/api/audit?per_page=500", NULL, NULL, 400, &resp);
+	harness_expect(t->admin, "GET", "/api/audit?per_page=500", NULL, NULL, 400, &resp);
 	assert_non_null(strstr(resp.body, "per_page"));
 	http_resp_free(&resp);
-	ta_req(t->admin, "GET", "/api/audit?per_page=5", NULL, NULL, 200, &resp);
+	harness_expect(t->admin, "GET", "/api/audit?per_page=5", NULL, NULL, 200, &resp);
 	assert_int_equal(json_integer_value(json_object_get(ta_json(&resp), "per_page")), 5);
 	http_resp_free(&resp);
 	http_client_free(&c);

@@ -30,17 +30,6 @@
 #include "ipc.h"
 #include "token.h"
 
-static void
-tt_req(struct http_client *c, const char *method, const char *path, const char *body,
-    const char *const *headers, long want, struct http_resp *resp)
-{
-	if (http_client_request(c, method, path, body, headers, resp) != 0)
-		fail_msg("%s %s: no response: %s", method, path, resp->error);
-	if (want != 0 && resp->status != want)
-		fail_msg("%s %s: status %ld, expected %ld: %.400s", method, path, resp->status, want,
-		    resp->body);
-}
-
 static struct ipc_client *
 tt_ipc(struct harness *h, const char *name)
 {
@@ -129,7 +118,7 @@ tt_me_with(struct harness *h, const char *token)
 	hdr[0] = cookie;
 	hdr[1] = NULL;
 	assert_int_equal(harness_client_new(h, &c), 0);
-	tt_req(c, "GET", "/api/users/me", NULL, hdr, 0, &resp);
+	harness_expect(c, "GET", "/api/users/me", NULL, hdr, 0, &resp);
 	st = resp.status;
 	http_resp_free(&resp);
 	http_client_free(&c);
@@ -145,7 +134,7 @@ tt_sid(struct http_client *c, char *out, size_t len)
 	size_t i;
 	json_t *e;
 
-	tt_req(c, "GET", "/auth/sessions", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/auth/sessions", NULL, NULL, 200, &resp);
 	json_array_foreach(http_resp_json(&resp), i, e)
 		if (json_is_true(json_object_get(e, "is_current")))
 			snprintf(out, len, "%s", json_string_value(json_object_get(e, "id")));
@@ -266,10 +255,10 @@ test_restart_and_kill(void **state)
 
 	assert_int_equal(harness_client_new(h, &c), 0);
 	assert_int_equal(harness_login_admin(h, c), 0);
-	tt_req(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
 	http_resp_free(&resp);
 	hits = tt_stat(h, "authd", "cache_hits");
-	tt_req(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
 	http_resp_free(&resp);
 	assert_true(tt_stat(h, "authd", "cache_hits") > hits);
 
@@ -277,19 +266,19 @@ test_restart_and_kill(void **state)
 	assert_int_equal(harness_kill(h, "authd", SIGTERM), 0);
 	assert_int_equal(harness_restart(h, "authd"), 0);
 	assert_int_equal(harness_wait_http_status(h, "/api/system/ready", 200, 10000, NULL), 0);
-	tt_req(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
 	http_resp_free(&resp);
 
 	/* kill -9: a fast 503 naming authd, then back */
 	assert_int_equal(harness_kill(h, "authd", SIGKILL), 0);
-	tt_req(c, "GET", "/api/users/me", NULL, NULL, 503, &resp);
+	harness_expect(c, "GET", "/api/users/me", NULL, NULL, 503, &resp);
 	assert_true(resp.elapsed_ms < 1000);
 	assert_non_null(http_resp_header(&resp, "Retry-After"));
 	assert_non_null(strstr(resp.body, "authd"));
 	http_resp_free(&resp);
 	assert_int_equal(harness_restart(h, "authd"), 0);
 	assert_int_equal(harness_wait_http_status(h, "/api/system/ready", 200, 10000, NULL), 0);
-	tt_req(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
+	harness_expect(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
 	http_resp_free(&resp);
 	http_client_free(&c);
 }
@@ -311,7 +300,7 @@ tt_login(struct http_client *c, const char *user, const char *pw, struct http_re
 	char body[256];
 
 	snprintf(body, sizeof(body), "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
-	tt_req(c, "POST", "/auth/login", body, NULL, 0, resp);
+	harness_expect(c, "POST", "/auth/login", body, NULL, 0, resp);
 	return resp->status;
 }
 
@@ -360,7 +349,7 @@ test_throttle(void **state)
 		/* throttled attempts are refused before the user is looked up: by name */
 		snprintf(path, sizeof(path), "/api/audit?action=login_failed&search=throttled");
 		(void)id;
-		tt_req(admin, "GET", path, NULL, NULL, 200, &resp);
+		harness_expect(admin, "GET", path, NULL, NULL, 200, &resp);
 		assert_true(json_integer_value(json_object_get(http_resp_json(&resp), "total")) >= 1);
 		http_resp_free(&resp);
 	}
@@ -389,7 +378,7 @@ test_nocache(void **state)
 	assert_int_equal(harness_client_new(h, &c), 0);
 	assert_int_equal(harness_login_admin(h, c), 0);
 	for (int i = 0; i < 3; i++) {
-		tt_req(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
+		harness_expect(c, "GET", "/api/users/me", NULL, NULL, 200, &resp);
 		http_resp_free(&resp);
 	}
 	assert_int_equal(tt_stat(h, "authd", "cache_hits"), 0);
@@ -397,9 +386,9 @@ test_nocache(void **state)
 	assert_int_equal(tt_stat(h, "authd", "cache_size"), 0);
 	tt_sid(c, sid, sizeof(sid));
 	snprintf(path, sizeof(path), "/auth/sessions/%s", sid);
-	tt_req(c, "POST", "/auth/logout", NULL, HARNESS_CSRF, 200, &resp);
+	harness_expect(c, "POST", "/auth/logout", NULL, HARNESS_CSRF, 200, &resp);
 	http_resp_free(&resp);
-	tt_req(c, "GET", "/api/users/me", NULL, NULL, 401, &resp);
+	harness_expect(c, "GET", "/api/users/me", NULL, NULL, 401, &resp);
 	http_resp_free(&resp);
 	http_client_free(&c);
 }
@@ -448,14 +437,14 @@ test_cli(void **state)
 	assert_int_equal(harness_client_new(h, &c), 0);
 	assert_int_equal(tt_login(c, "ops", pw, &resp), 200);
 	http_resp_free(&resp);
-	tt_req(c, "GET", "/api/audit?per_page=1", NULL, NULL, 200, &resp);   /* an admin */
+	harness_expect(c, "GET", "/api/audit?per_page=1", NULL, NULL, 200, &resp);   /* an admin */
 	http_resp_free(&resp);
 
 	assert_int_equal(harness_run(h, "authd", reset, 15000, &r), 0);
 	assert_int_equal(WEXITSTATUS(r.wait_status), 0);
 	pw2 = tt_password_line(r.out);
 	harness_run_result_free(&r);
-	tt_req(c, "GET", "/api/users/me", NULL, NULL, 401, &resp);   /* sessions ended */
+	harness_expect(c, "GET", "/api/users/me", NULL, NULL, 401, &resp);   /* sessions ended */
 	http_resp_free(&resp);
 	assert_int_equal(tt_login(c, "ops", pw, &resp), 401);
 	http_resp_free(&resp);
