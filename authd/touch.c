@@ -40,7 +40,7 @@ touch_open(struct touch **t_r, int64_t interval_ms)
 void
 touch_note(struct touch *t, struct principal *p, int64_t now_ms)
 {
-	int64_t last = atomic_load(&p->last_touch_ms);
+	long long last = atomic_load(&p->last_touch_ms);
 
 	if (now_ms - last < t->interval_ms ||
 	    !atomic_compare_exchange_strong(&p->last_touch_ms, &last, now_ms))
