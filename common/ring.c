@@ -55,6 +55,8 @@ ring_add(struct ring *r, int64_t t_s, const double *vals)
 	for (uint32_t c = 0; c < r->width; c++) {
 		double x = vals[c];
 
+		if (isnan(x))
+			continue;  /* this channel had no sample: the others still count */
 		if (r->count == 0 || isnan(slot[c]))
 			slot[c] = (float)x;
 		else

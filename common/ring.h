@@ -30,7 +30,8 @@ void ring_init(struct ring *r, int64_t step_s, uint32_t cap, uint32_t width, flo
 void ring_clear(struct ring *r);
 /* Adds one sample of `width` values taken at t_s (seconds).  Steps skipped
  * since the last sample become NaN.  A sample older than the newest step is
- * refused (-1): a clock that went back must not rewrite history. */
+ * refused (-1): a clock that went back must not rewrite history.  A NaN
+ * value leaves its channel as it was. */
 int ring_add(struct ring *r, int64_t t_s, const double *vals);
 /* The values of step k into vals_r (width of them); false (and NaN) when the
  * ring holds nothing for that step. */

@@ -32,6 +32,7 @@ struct gateway {
 	struct gw_ping_flight ping[GW_BACKEND_COUNT];
 	int ipc_timeout_ms;
 	const char *channel;
+	struct gw_metrics *metrics;   /* routes_metrics.c */
 };
 
 extern const char *const gateway_backend_names[GW_BACKEND_COUNT];

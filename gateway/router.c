@@ -14,6 +14,16 @@ static const struct route router_routes[] = {
 	{"GET", "/api/system/health", ROUTE_PUBLIC, routes_system_health, "status, ready, setup_required"},
 	{"GET", "/api/system/ready", ROUTE_PUBLIC, routes_system_ready, "every backend answers"},
 	{"GET", "/api/system/version", ROUTE_PUBLIC, routes_system_version, "build information"},
+	/* metrics (metricsd) */
+	{"GET", "/api/monitoring/vm/app/{app}", "monitoring.view", routes_metrics_vm_app, "one app's history (?duration=)"},
+	{"GET", "/api/monitoring/vm/apps", "monitoring.view", routes_metrics_vm_apps, "CPU, memory, network per app"},
+	{"GET", "/api/monitoring/vm/available", "monitoring.view", routes_metrics_vm_available, "whether metrics are collected"},
+	{"GET", "/api/monitoring/vm/cluster", "monitoring.view", routes_metrics_vm_cluster, "dashboard cards"},
+	{"GET", "/api/monitoring/vm/cluster/metrics-history", "monitoring.view", routes_metrics_vm_metrics_history, "CPU, memory, storage, pods (?duration=)"},
+	{"GET", "/api/monitoring/vm/cluster/network-history", "monitoring.view", routes_metrics_vm_network_history, "rx, tx, combined (?duration=)"},
+	{"GET", "/api/networking/stats", "networking.view", routes_metrics_stats, "rates per namespace"},
+	{"GET", "/api/networking/topology", "networking.view", routes_metrics_topology, "nodes and edges"},
+	{"GET", "/api/networking/ws", "networking.view", routes_metrics_ws, "WebSocket: network_metrics every second"},
 };
 
 const struct route *
