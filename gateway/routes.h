@@ -2,6 +2,8 @@
 #ifndef KUBARR_GATEWAY_ROUTES_H
 #define KUBARR_GATEWAY_ROUTES_H
 
+#include <nng/nng.h>
+
 #include "http.h"
 
 /* routes_system.c */
@@ -20,6 +22,8 @@ int gateway_metrics_open(struct gateway *gw, char **err_r);
 void gateway_metrics_shutdown(struct gateway *gw);
 void gateway_metrics_close(struct gateway *gw);
 void gateway_metrics_stats(struct gateway *gw, struct proto_stats *st);
+/* A published METRICS_SNAPSHOT as the WebSocket's JSON text (malloc'd), or NULL. */
+char *routes_metrics_ws_frame(nng_msg *msg);
 void routes_metrics_stats(struct gw_req *r);
 void routes_metrics_topology(struct gw_req *r);
 void routes_metrics_ws(struct gw_req *r);

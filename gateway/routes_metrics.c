@@ -123,15 +123,37 @@ routes_metrics_topology_json(const struct proto_metrics_snapshot_rep *s)
 
 /* ---- the push: metrics.ipc -> WebSocket frames ------------------------------ */
 
+char *
+routes_metrics_ws_frame(nng_msg *msg)
+{
+	struct proto_metrics_snapshot_rep rep;
+	struct proto_env env;
+	const char *err;
+	json_t *frame;
+	char *text;
+
+	if (proto_env_decode(&env, nng_msg_body(msg), nng_msg_len(msg), &err) != 0 ||
+	    env.op != PROTO_OP_METRICS_SNAPSHOT || env.status != PROTO_OK ||
+	    proto_metrics_snapshot_rep_decode(&env, &rep, &err) != 0) {
+		log_warnx("metrics.ipc: unusable snapshot: %s",
+		    env.live && env.op != PROTO_OP_METRICS_SNAPSHOT ? "other op" : err);
+		proto_env_fini(&env);
+		return NULL;
+	}
+	frame = json_pack("{s:s, s:I, s:o, s:o}", "type", "network_metrics", "timestamp",
+	    (json_int_t)rep.timestamp_ms, "topology", routes_metrics_topology_json(&rep), "stats",
+	    routes_metrics_stats_json(&rep));
+	proto_env_fini(&env);
+	text = frame ? json_dumps(frame, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+	json_decref(frame);
+	return text;
+}
+
 static void
 routes_metrics_published(void *arg, nng_msg *msg)
 {
 	struct gw_metrics *gm = arg;
-	struct proto_metrics_snapshot_rep rep;
-	struct proto_env env;
-	const char *err;
 	int64_t t0;
-	json_t *frame;
 	char *text;
 
 	atomic_fetch_add(&gm->snapshots, 1);
@@ -140,22 +162,8 @@ routes_metrics_published(void *arg, nng_msg *msg)
 		return;
 	}
 	t0 = time_mono_us();
-	if (proto_env_decode(&env, nng_msg_body(msg), nng_msg_len(msg), &err) != 0 ||
-	    env.op != PROTO_OP_METRICS_SNAPSHOT || env.status != PROTO_OK ||
-	    proto_metrics_snapshot_rep_decode(&env, &rep, &err) != 0) {
-		log_warnx("metrics.ipc: unusable snapshot: %s",
-		    env.live && env.op != PROTO_OP_METRICS_SNAPSHOT ? "other op" : err);
-		proto_env_fini(&env);
-		nng_msg_free(msg);
-		return;
-	}
-	frame = json_pack("{s:s, s:I, s:o, s:o}", "type", "network_metrics", "timestamp",
-	    (json_int_t)rep.timestamp_ms, "topology", routes_metrics_topology_json(&rep), "stats",
-	    routes_metrics_stats_json(&rep));
-	proto_env_fini(&env);
+	text = routes_metrics_ws_frame(msg);
 	nng_msg_free(msg);
-	text = frame ? json_dumps(frame, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-	json_decref(frame);
 	if (text == NULL)
 		return;
 	gw_ws_broadcast(gm->ws, text, strlen(text));

@@ -4,7 +4,7 @@
  * Each keeps the rates of its 8 network counters (and CPU seconds), and three
  * history rings of 4 channels (rx, tx bytes/s, CPU cores, memory bytes):
  *   15 s steps over 1 h (240), 60 s over 3 h (180), 120 s over 24 h (720):
- *   1140 slots x 4 floats = 18,240 bytes, plus ~700 bytes of rates and
+ *   1140 slots x 4 floats = 18,240 bytes, plus ~900 bytes of rates and
  *   bookkeeping: STORE_SERIES_BYTES, fixed for the life of the series.
  * The cluster (host) has the same rings with 7 channels (rx, tx, CPU %,
  * memory %, storage %, pods, containers).
