@@ -33,6 +33,9 @@ struct gateway {
 	int ipc_timeout_ms;
 	const char *channel;
 	struct gw_metrics *metrics;   /* routes_metrics.c */
+	struct auth_proxy *proxies;        /* KUBARR_TRUSTED_PROXIES (auth.c) */
+	size_t nproxies;
+	atomic_ullong auth_checks, auth_denied, csrf_refused;
 };
 
 extern const char *const gateway_backend_names[GW_BACKEND_COUNT];

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "log.h"
 #include "router.h"
 #include "timeutil.h"
@@ -92,21 +93,60 @@ void
 gw_async_begin(struct gw_req *r, int calls, void (*finish)(struct gw_req *r))
 {
 	r->finish = finish;
-	atomic_store(&r->pending, calls);
-	r->suspended = true;
-	MHD_suspend_connection(r->conn);
+	atomic_fetch_add(&r->pending, calls);
+	if (!r->suspended) {
+		r->suspended = true;
+		MHD_suspend_connection(r->conn);
+	}
 }
 
 void
 gw_async_done(struct gw_req *r)
 {
-	if (atomic_fetch_sub(&r->pending, 1) == 1) {
-		struct MHD_Connection *conn = r->conn;
+	struct MHD_Connection *conn = r->conn;
 
-		r->finish(r);
-		/* r may be freed by an HTTP thread from here on. */
-		MHD_resume_connection(conn);
+	if (atomic_fetch_sub(&r->pending, 1) != 1)
+		return;
+	for (;;) {
+		void (*finish)(struct gw_req *) = r->finish;
+
+		/* a guard count: a round started by finish cannot complete under us */
+		atomic_store(&r->pending, 1);
+		r->finish = NULL;
+		finish(r);
+		if (atomic_fetch_sub(&r->pending, 1) != 1)
+			return;   /* a new round is in flight; its last call comes back here */
+		if (r->finish == NULL)
+			break;    /* answered */
+		/* the new round completed while finish ran: run its finish now */
 	}
+	/* r may be freed by an HTTP thread from here on. */
+	MHD_resume_connection(conn);
+}
+
+void
+gw_async_noop(struct gw_req *r)
+{
+	(void)r;
+}
+
+const char *
+gw_header(struct gw_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+gw_query(struct gw_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void
+gw_add_header(struct gw_req *r, const char *name, const char *value)
+{
+	if (r->resp != NULL)
+		MHD_add_response_header(r->resp, name, value);
 }
 
 static enum MHD_Result
@@ -141,11 +181,13 @@ gw_http_dispatch(struct gw_req *r)
 	case ROUTER_FOUND:
 		break;
 	}
+	auth_client_addr(r);
 	if (r->route->permission != ROUTE_PUBLIC) {
-		/* Sessions arrive with authd (issue: authd and the /auth API). */
-		gw_respond_detail(r, MHD_HTTP_UNAUTHORIZED, "Not authenticated");
+		auth_middleware(r);   /* checks the session, then runs the handler */
 		return;
 	}
+	if ((r->route->flags & ROUTE_F_COOKIE) && !auth_csrf_ok(r))
+		return;
 	r->route->handler(r);
 }
 
@@ -225,6 +267,7 @@ gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		MHD_destroy_response(r->resp);
 	free(r->body);
 	free(r->path_params_buf);
+	auth_principal_free(&r->principal);
 	free(r);
 	atomic_fetch_sub(&h->in_flight, 1);
 }
@@ -275,7 +318,6 @@ gw_http_start(struct gw_http **h_r, struct gateway *gw, const char *host, unsign
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)lim->idle_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, lim->max_header_bytes,
 	    MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed, h,
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 	    MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (h->mhd == NULL) {

@@ -16,6 +16,7 @@
 
 struct gateway;
 struct route;
+struct gw_principal;
 
 #define GW_MAX_PARAMS 4
 
@@ -41,6 +42,10 @@ struct gw_req {
 	void (*finish)(struct gw_req *r);
 	void *hctx;                        /* handler state, freed by the handler */
 	char *path_params_buf;
+	/* auth.c: the caller, once the middleware has checked the session */
+	struct gw_principal *principal;
+	char client_addr[64];              /* after KUBARR_TRUSTED_PROXIES */
+	bool via_proxy;                    /* the peer is a trusted proxy */
 };
 
 struct gw_http_limits {
@@ -67,7 +72,20 @@ void gw_respond_detail(struct gw_req *r, unsigned status, const char *detail);
 void gw_respond_unavailable(struct gw_req *r, const char *detail, json_t *extra);
 void gw_respond_text(struct gw_req *r, unsigned status, const char *text);
 
+/* A round of `calls` backend calls; finish runs once after the last
+ * gw_async_done.  finish may start another round (the middleware's finish
+ * runs the route handler, which may call backends itself); the connection is
+ * resumed only when a finish returns without starting one. */
 void gw_async_begin(struct gw_req *r, int calls, void (*finish)(struct gw_req *r));
 void gw_async_done(struct gw_req *r);
+/* A finish for handlers that answer from their callbacks. */
+void gw_async_noop(struct gw_req *r);
+
+/* Request headers (NULL when absent). */
+const char *gw_header(struct gw_req *r, const char *name);
+/* Query string argument (NULL when absent). */
+const char *gw_query(struct gw_req *r, const char *name);
+/* Adds a header to the response already set (e.g. Set-Cookie, once per value). */
+void gw_add_header(struct gw_req *r, const char *name, const char *value);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "gateway.h"
 #include "log.h"
 #include "routes.h"
@@ -33,6 +34,8 @@ static struct config_var gateway_vars[] = {
 	    .help = "one log line per HTTP request"},
 	{.name = "KUBARR_CHANNEL", .kind = CONFIG_STR, .def = "stable",
 	    .help = "release channel reported by /api/system/version"},
+	{.name = "KUBARR_TRUSTED_PROXIES", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
+	    .help = "proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated"},
 };
 
 static void
@@ -46,6 +49,9 @@ gateway_stats(void *arg, struct proto_stats *st)
 	proto_stats_add(st, "http_requests", requests);
 	proto_stats_add(st, "http_in_flight", in_flight);
 	proto_stats_add(st, "http_5xx", errors);
+	proto_stats_add(st, "auth_checks", (int64_t)atomic_load(&gw->auth_checks));
+	proto_stats_add(st, "auth_denied", (int64_t)atomic_load(&gw->auth_denied));
+	proto_stats_add(st, "csrf_refused", (int64_t)atomic_load(&gw->csrf_refused));
 	proto_stats_add(st, "authd_connected", ipc_client_connected(gw->backend[GW_AUTHD]));
 	proto_stats_add(st, "storaged_connected", ipc_client_connected(gw->backend[GW_STORAGED]));
 	proto_stats_add(st, "metricsd_connected", ipc_client_connected(gw->backend[GW_METRICSD]));
@@ -81,6 +87,8 @@ gateway_start(struct daemon *d, char **err_r)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		lim.threads = n > 0 ? (unsigned)n : 1;
 	}
+	if (auth_open(gw, config_str(&d->cfg, "KUBARR_TRUSTED_PROXIES"), err_r) != 0)
+		return -1;
 	if (gateway_backends_open(gw, err_r) != 0)
 		return -1;
 	if (proto_server_open_daemon(&gw->srv, d, 4, &svc, err_r) != 0)
@@ -108,6 +116,7 @@ gateway_stop(struct daemon *d, int64_t deadline_us)
 	gateway_metrics_close(gw);
 	proto_server_close(&gw->srv, deadline_us);
 	gateway_backends_close(gw);
+	auth_close(gw);
 }
 
 static const struct daemon_ops gateway_ops = {

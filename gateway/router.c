@@ -8,22 +8,43 @@
 #include "routes.h"
 #include "xmalloc.h"
 
+#define C ROUTE_F_COOKIE
+
 /* The API.  Keep it sorted by path; one line per route. */
 static const struct route router_routes[] = {
-	{"GET", "/api/health", ROUTE_PUBLIC, routes_system_health_text, "liveness: text OK"},
-	{"GET", "/api/system/health", ROUTE_PUBLIC, routes_system_health, "status, ready, setup_required"},
-	{"GET", "/api/system/ready", ROUTE_PUBLIC, routes_system_ready, "every backend answers"},
-	{"GET", "/api/system/version", ROUTE_PUBLIC, routes_system_version, "build information"},
+	{"GET", "/api/audit", "audit.view", routes_audit_list, "audit log page with filters", 0},
+	{"GET", "/api/health", ROUTE_PUBLIC, routes_system_health_text, "liveness: text OK", 0},
 	/* metrics (metricsd) */
-	{"GET", "/api/monitoring/vm/app/{app}", "monitoring.view", routes_metrics_vm_app, "one app's history (?duration=)"},
-	{"GET", "/api/monitoring/vm/apps", "monitoring.view", routes_metrics_vm_apps, "CPU, memory, network per app"},
-	{"GET", "/api/monitoring/vm/available", "monitoring.view", routes_metrics_vm_available, "whether metrics are collected"},
-	{"GET", "/api/monitoring/vm/cluster", "monitoring.view", routes_metrics_vm_cluster, "dashboard cards"},
-	{"GET", "/api/monitoring/vm/cluster/metrics-history", "monitoring.view", routes_metrics_vm_metrics_history, "CPU, memory, storage, pods (?duration=)"},
-	{"GET", "/api/monitoring/vm/cluster/network-history", "monitoring.view", routes_metrics_vm_network_history, "rx, tx, combined (?duration=)"},
-	{"GET", "/api/networking/stats", "networking.view", routes_metrics_stats, "rates per namespace"},
-	{"GET", "/api/networking/topology", "networking.view", routes_metrics_topology, "nodes and edges"},
-	{"GET", "/api/networking/ws", "networking.view", routes_metrics_ws, "WebSocket: network_metrics every second"},
+	{"GET", "/api/monitoring/vm/app/{app}", "monitoring.view", routes_metrics_vm_app, "one app's history (?duration=)", 0},
+	{"GET", "/api/monitoring/vm/apps", "monitoring.view", routes_metrics_vm_apps, "CPU, memory, network per app", 0},
+	{"GET", "/api/monitoring/vm/available", "monitoring.view", routes_metrics_vm_available, "whether metrics are collected", 0},
+	{"GET", "/api/monitoring/vm/cluster", "monitoring.view", routes_metrics_vm_cluster, "dashboard cards", 0},
+	{"GET", "/api/monitoring/vm/cluster/metrics-history", "monitoring.view", routes_metrics_vm_metrics_history, "CPU, memory, storage, pods (?duration=)", 0},
+	{"GET", "/api/monitoring/vm/cluster/network-history", "monitoring.view", routes_metrics_vm_network_history, "rx, tx, combined (?duration=)", 0},
+	{"GET", "/api/networking/stats", "networking.view", routes_metrics_stats, "rates per namespace", 0},
+	{"GET", "/api/networking/topology", "networking.view", routes_metrics_topology, "nodes and edges", 0},
+	{"GET", "/api/networking/ws", "networking.view", routes_metrics_ws, "WebSocket: network_metrics every second", 0},
+	{"GET", "/api/system/health", ROUTE_PUBLIC, routes_system_health, "status, ready, setup_required", 0},
+	{"GET", "/api/system/ready", ROUTE_PUBLIC, routes_system_ready, "every backend answers", 0},
+	{"GET", "/api/system/version", ROUTE_PUBLIC, routes_system_version, "build information", 0},
+	{"GET", "/api/users/me", ROUTE_ANY, routes_users_me, "the signed-in user (UserResponse)", 0},
+	{"POST", "/api/users/me/2fa/disable", ROUTE_ANY, routes_2fa_disable, "turn TOTP off {password}", 0},
+	{"POST", "/api/users/me/2fa/enable", ROUTE_ANY, routes_2fa_enable, "turn TOTP on {code}; 8 recovery codes", 0},
+	{"GET", "/api/users/me/2fa/recovery-codes", ROUTE_ANY, routes_2fa_codes, "unused recovery codes left", 0},
+	{"POST", "/api/users/me/2fa/setup", ROUTE_ANY, routes_2fa_setup, "new TOTP secret and otpauth URI", 0},
+	{"GET", "/api/users/me/2fa/status", ROUTE_ANY, routes_2fa_status, "TOTP state", 0},
+	{"PATCH", "/api/users/me/password", ROUTE_ANY, routes_users_me_password, "change own password; ends other sessions", 0},
+	{"POST", "/auth/2fa/recover", ROUTE_PUBLIC, routes_auth_recover, "login with a recovery code", 0},
+	{"GET", "/auth/accounts", ROUTE_PUBLIC, routes_auth_accounts, "accounts signed in in this browser", C},
+	{"GET", "/auth/invite/{code}", ROUTE_PUBLIC, routes_auth_invite, "is an invite code valid", 0},
+	{"POST", "/auth/login", ROUTE_PUBLIC, routes_auth_login, "password (+TOTP) login into a cookie slot", 0},
+	{"POST", "/auth/logout", ROUTE_PUBLIC, routes_auth_logout, "end the active session", C},
+	{"POST", "/auth/logout/all", ROUTE_PUBLIC, routes_auth_logout_all, "end every session of the user", C},
+	{"POST", "/auth/register", ROUTE_PUBLIC, routes_auth_register, "self-registration (invite or open)", 0},
+	{"DELETE", "/auth/sessions", ROUTE_PUBLIC, routes_auth_revoke_others, "end every other session", C},
+	{"GET", "/auth/sessions", ROUTE_PUBLIC, routes_auth_sessions, "live sessions of the user", C},
+	{"DELETE", "/auth/sessions/{session_id}", ROUTE_PUBLIC, routes_auth_session_revoke, "end one session", C},
+	{"POST", "/auth/switch/{slot}", ROUTE_PUBLIC, routes_auth_switch, "make another cookie slot active", C},
 };
 
 const struct route *

@@ -10,6 +10,10 @@
 typedef void (*route_handler_fn)(struct gw_req *r);
 
 #define ROUTE_PUBLIC NULL  /* permission: none, no session needed */
+#define ROUTE_ANY ""       /* permission: any signed-in user ("A" in API.md) */
+
+/* flags */
+#define ROUTE_F_COOKIE 0x1u  /* public, but acts on the session cookies: CSRF applies */
 
 struct route {
 	const char *method;
@@ -17,6 +21,7 @@ struct route {
 	const char *permission;
 	route_handler_fn handler;
 	const char *summary;
+	unsigned flags;
 };
 
 enum router_result { ROUTER_FOUND, ROUTER_NO_PATH, ROUTER_NO_METHOD };

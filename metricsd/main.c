@@ -212,6 +212,8 @@ metricsd_op_history(void *ctx, struct proto_request *r)
 	    req.has_series ? req.series : NULL, req.duration_s, time_wall_ms()));
 }
 
+/* Most useful first: proto_stats holds PROTO_STATS_MAX entries and the server
+ * adds one per op before ours. */
 static void
 metricsd_stats(void *ctx, struct proto_stats *ps)
 {
@@ -219,22 +221,22 @@ metricsd_stats(void *ctx, struct proto_stats *ps)
 
 	store_stats(md->store, ps);
 	pthread_mutex_lock(&md->lock);
-	proto_stats_add(ps, "cycle_us_last", md->cycle_us_last);
-	proto_stats_add(ps, "cycle_us_max", md->cycle_us_max);
 	proto_stats_add(ps, "cycle_cpu_us_avg",
 	    md->cycles ? md->cycle_cpu_us_total / (int64_t)md->cycles : 0);
-	proto_stats_add(ps, "snapshots_published", (int64_t)md->published);
-	proto_stats_add(ps, "pids_seen", (int64_t)md->pids_seen);
 	proto_stats_add(ps, "ns_unreadable", (int64_t)md->ns_unreadable);
+	proto_stats_add(ps, "cycle_us_last", md->cycle_us_last);
+	proto_stats_add(ps, "cycle_us_max", md->cycle_us_max);
 	proto_stats_add(ps, "ns_vanished", (int64_t)md->ns_vanished);
 	proto_stats_add(ps, "lines_skipped", (int64_t)md->lines_skipped);
+	proto_stats_add(ps, "pids_seen", (int64_t)md->pids_seen);
+	proto_stats_add(ps, "snapshots_published", (int64_t)md->published);
 	pthread_mutex_unlock(&md->lock);
 	if (md->kube != NULL) {
 		unsigned long req, fail, skipped;
 
 		kube_stats(md->kube, &req, &fail, &skipped);
-		proto_stats_add(ps, "kube_requests", (int64_t)req);
 		proto_stats_add(ps, "kube_failures", (int64_t)fail);
+		proto_stats_add(ps, "kube_requests", (int64_t)req);
 	}
 }
 

@@ -384,17 +384,17 @@ store_stats(struct store *st, struct proto_stats *ps)
 {
 	pthread_mutex_lock(&st->lock);
 	proto_stats_add(ps, "series", (int64_t)st->series.n);
-	proto_stats_add(ps, "series_max", (int64_t)st->cfg.max_series);
-	proto_stats_add(ps, "series_bytes_each", (int64_t)sizeof(struct series));
 	proto_stats_add(ps, "series_bytes", (int64_t)(st->series.n * sizeof(struct series)));
-	proto_stats_add(ps, "series_created", (int64_t)st->created);
 	proto_stats_add(ps, "series_evicted_ttl", (int64_t)st->evicted_ttl);
 	proto_stats_add(ps, "series_evicted_lru", (int64_t)st->evicted_lru);
 	proto_stats_add(ps, "series_refused", (int64_t)st->refused);
+	proto_stats_add(ps, "series_max", (int64_t)st->cfg.max_series);
+	proto_stats_add(ps, "series_bytes_each", (int64_t)sizeof(struct series));
+	proto_stats_add(ps, "series_created", (int64_t)st->created);
 	proto_stats_add(ps, "series_loaded", (int64_t)st->loaded);
-	proto_stats_add(ps, "cycles", (int64_t)st->cycles);
 	proto_stats_add(ps, "state_saves", (int64_t)st->saves);
 	proto_stats_add(ps, "state_save_failures", (int64_t)st->save_failures);
+	proto_stats_add(ps, "cycles", (int64_t)st->cycles);
 	proto_stats_add(ps, "available", st->available);
 	pthread_mutex_unlock(&st->lock);
 }

@@ -90,6 +90,14 @@ db_stmt(struct db_conn *c, const char *sql)
 	return NULL;
 }
 
+void
+db_stmts_settle(struct db_conn *c)
+{
+	for (size_t i = 0; i < DB_STMT_CACHE; i++)
+		if (c->cache[i].sql != NULL && sqlite3_stmt_busy(c->cache[i].st))
+			sqlite3_reset(c->cache[i].st);
+}
+
 int
 db_exec(struct db_conn *c, const char *sql, char **err_r)
 {

@@ -30,6 +30,9 @@ void db_close(struct db_conn **c);
 /* A ready-to-bind statement (reset, bindings cleared); NULL on a prepare error
  * (logged with the SQL). */
 sqlite3_stmt *db_stmt(struct db_conn *c, const char *sql);
+/* Resets every cached statement still running, ending the read transaction a
+ * statement left mid-way would hold: the next job sees the latest commits. */
+void db_stmts_settle(struct db_conn *c);
 /* Runs SQL without results; -1 with sqlite's message in err_r. */
 int db_exec(struct db_conn *c, const char *sql, char **err_r);
 /* Bind helpers: NULL text binds NULL. */

@@ -62,15 +62,16 @@ ops_handle(void *arg, struct proto_request *r)
 	const struct op_def *def = ops_find(r->env.op);
 	struct op_job *job;
 	const char *err = NULL;
+	bool from_authd = r->has_peer_uid && r->peer_uid == sd->authd_uid;
 
 	if (def == NULL) {
 		proto_reply_error(r, PROTO_UNKNOWN_OP, "unknown op", NULL);
 		return;
 	}
-	if (def->authd_only && (!r->has_peer_uid || r->peer_uid != sd->authd_uid)) {
+	if (def->authd_only && !from_authd) {
 		log_warnx("op %s refused: peer uid %llu is not authd's", proto_op_name(def->op),
 		    (unsigned long long)r->peer_uid);
-		proto_reply_error(r, PROTO_FORBIDDEN, "only authd may read secrets", NULL);
+		proto_reply_error(r, PROTO_FORBIDDEN, "only authd may use this op", NULL);
 		return;
 	}
 	job = xcalloc(1, sizeof(*job));
@@ -80,6 +81,7 @@ ops_handle(void *arg, struct proto_request *r)
 	job->ctx.sd = sd;
 	job->ctx.req_id = r->env.req_id;
 	job->ctx.op = r->env.op;
+	job->ctx.peer_is_authd = from_authd;
 	if (def->decode(&r->env, job->req, &err) != 0) {
 		job->st = op_fail(&job->ctx, PROTO_BAD_REQUEST, err, NULL);
 		ops_finish(job);

@@ -32,6 +32,7 @@ struct op_ctx {
 	char detail_buf[200];        /* for details built by op_failf */
 	struct op_event events[OP_MAX_EVENTS];
 	size_t nevents;
+	bool peer_is_authd;          /* the caller's uid is KUBARR_AUTHD_UID */
 };
 
 typedef enum proto_status (*op_exec_fn)(struct op_ctx *ctx, const void *req, nng_msg **reply_r);

@@ -17,7 +17,7 @@
 #include "xmalloc.h"
 
 static const struct op_def ops_sessions_table[] = {
-	OPS_DEF(SESSION_CREATE, session_create, true, ops_session_create),
+	OPS_DEF_AUTHD(SESSION_CREATE, session_create, true, ops_session_create),
 	OPS_DEF(PRINCIPAL_GET, principal_get, false, ops_principal_get),
 	OPS_DEF(SESSION_GET, session_get, false, ops_session_get),
 	OPS_DEF(SESSION_LIST_USER, session_list_user, false, ops_session_list_user),
@@ -30,9 +30,9 @@ static const struct op_def ops_sessions_table[] = {
 	OPS_DEF(INVITE_LIST, invite_list, false, ops_invite_list),
 	OPS_DEF(INVITE_DELETE, invite_delete, true, ops_invite_delete),
 	OPS_DEF(REGISTER_USER, register_user, true, ops_register_user),
-	OPS_DEF(RECOVERY_CODES_REPLACE, recovery_codes_replace, true, ops_recovery_codes_replace),
-	OPS_DEF(RECOVERY_CODES_LIST, recovery_codes_list, false, ops_recovery_codes_list),
-	OPS_DEF(RECOVERY_CODE_USE, recovery_code_use, true, ops_recovery_code_use),
+	OPS_DEF_AUTHD(RECOVERY_CODES_REPLACE, recovery_codes_replace, true, ops_recovery_codes_replace),
+	OPS_DEF_AUTHD(RECOVERY_CODES_LIST, recovery_codes_list, false, ops_recovery_codes_list),
+	OPS_DEF_AUTHD(RECOVERY_CODE_USE, recovery_code_use, true, ops_recovery_code_use),
 	OPS_DEF(OAUTH_PROVIDER_LIST, oauth_provider_list, false, ops_oauth_provider_list),
 	OPS_DEF(OAUTH_PROVIDER_SET, oauth_provider_set, true, ops_oauth_provider_set),
 	OPS_DEF(OAUTH_ACCOUNT_LINK, oauth_account_link, true, ops_oauth_account_link),

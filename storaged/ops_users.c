@@ -26,8 +26,8 @@ static const struct op_def ops_users_table[] = {
 	OPS_DEF(USER_LIST_PENDING, user_list_pending, false, ops_user_list_pending),
 	OPS_DEF(USER_UPDATE, user_update, true, ops_user_update),
 	OPS_DEF(USER_DELETE, user_delete, true, ops_user_delete),
-	OPS_DEF(USER_SET_PASSWORD, user_set_password, true, ops_user_set_password),
-	OPS_DEF(USER_SET_TOTP, user_set_totp, true, ops_user_set_totp),
+	OPS_DEF_AUTHD(USER_SET_PASSWORD, user_set_password, true, ops_user_set_password),
+	OPS_DEF_AUTHD(USER_SET_TOTP, user_set_totp, true, ops_user_set_totp),
 	OPS_DEF(USER_PREFS_GET, user_prefs_get, false, ops_user_prefs_get),
 	OPS_DEF(USER_PREFS_SET, user_prefs_set, true, ops_user_prefs_set),
 	OPS_DEF(ROLE_LIST, role_list, false, ops_role_list),
@@ -584,6 +584,8 @@ ops_user_get(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	const struct proto_user_get_req *req = arg;
 	bool secrets = req->has_with_secrets && req->with_secrets;
 
+	if (secrets && !ctx->peer_is_authd)
+		return op_fail(ctx, PROTO_FORBIDDEN, "only authd may read password hashes", "with_secrets");
 	if (req->has_id + req->has_username + req->has_email != 1)
 		return op_fail(ctx, PROTO_BAD_REQUEST, "give exactly one of id, username, email", "id");
 	if (req->has_username)

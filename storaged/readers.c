@@ -60,6 +60,8 @@ readers_main(void *arg)
 		job->ctx.c = self->c;
 		/* a read runs in its own snapshot; nothing to roll back */
 		job->st = job->def->exec(&job->ctx, job->req, &job->reply);
+		/* a statement left mid-way would pin this connection to an old snapshot */
+		db_stmts_settle(job->ctx.c);
 		ops_finish(job);
 	}
 	return NULL;

@@ -430,7 +430,7 @@ secret_roundtrip(struct fx *f, enum proto_status want)
 	if (want == PROTO_OK)
 		assert_string_equal(grep.value, "PEM-SECRET");
 	else
-		assert_string_equal(hold.detail, "only authd may read secrets");
+		assert_string_equal(hold.detail, "only authd may use this op");
 	proto_reply_fini(&hold);
 }
 
@@ -440,12 +440,24 @@ test_secret_for_authd(void **state)
 	secret_roundtrip(*state, PROTO_OK);
 }
 
+/* authd needs its secrets to become ready, so the stack starts normally and
+ * storaged alone is restarted believing authd is uid 12345. */
 static int
 other_authd_setup(void **state)
 {
-	static const char *const env[] = {"KUBARR_AUTHD_UID", "12345", NULL};
+	struct fx *f;
 
-	return storaged_fx_setup_env(state, env);
+	if (storaged_fx_setup(state) != 0)
+		return -1;
+	f = *state;
+	if (harness_kill(f->h, "storaged", SIGTERM) != 0 ||
+	    harness_setenv(f->h, "KUBARR_AUTHD_UID", "12345") != 0 ||
+	    harness_restart(f->h, "storaged") != 0)
+		return -1;
+	for (long until = harness_now_ms() + 5000;
+	     !ipc_client_connected(f->c) && harness_now_ms() < until;)
+		usleep(10000);
+	return ipc_client_connected(f->c) ? 0 : -1;
 }
 
 static void

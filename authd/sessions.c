@@ -1,0 +1,437 @@
+/* sessions: logout, the session list and revocation, slot switching, the
+ * accounts of this browser, and one's own password change (which ends the
+ * user's other sessions).  Runs on the work pool. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authd.h"
+#include "log.h"
+#include "timeutil.h"
+#include "xmalloc.h"
+
+#define OUT_FAIL(rep, code, text)                                                     \
+	do {                                                                              \
+		(rep)->http = (code);                                                         \
+		(rep)->detail = (text);                                                       \
+		(rep)->has_detail = true;                                                     \
+	} while (0)
+
+#define DECODE_OR_RETURN(name, r, req)                                                \
+	do {                                                                              \
+		const char *derr_ = NULL;                                                     \
+		if (proto_##name##_req_decode(&(r)->env, (req), &derr_) != 0) {               \
+			proto_reply_error((r), PROTO_BAD_REQUEST, derr_, NULL);                   \
+			return;                                                                   \
+		}                                                                             \
+	} while (0)
+
+static void
+sessions_audit(struct authd *ad, const struct principal *p, const char *action,
+    const char *resource_id, const char *ip, const char *ua, const char *details)
+{
+	struct audit_rec a = {0};
+
+	a.user_id = p->user_id;
+	a.username = p->username;
+	a.action = action;
+	a.resource_type = "session";
+	a.resource_id = resource_id;
+	a.details = details;
+	a.ip = ip;
+	a.ua = ua;
+	a.success = true;
+	authd_audit(ad, &a);
+}
+
+/* The first slot other than `except` holding a live session, or -1. */
+static int
+sessions_other_live_slot(struct authd *ad, const struct cookie_jar *jar, int except)
+{
+	for (int i = 0; i < COOKIES_SLOTS; i++) {
+		struct principal *p;
+		int http;
+		const char *detail;
+
+		if (i == except || jar->slot[i] == NULL)
+			continue;
+		if ((p = authn_token(ad, jar->slot[i], &http, &detail)) != NULL) {
+			principal_unref(&p);
+			return i;
+		}
+	}
+	return -1;
+}
+
+static int64_t
+sessions_delete_user(struct authd *ad, int64_t user_id, const char *keep)
+{
+	struct proto_session_delete_user_req req = {0};
+	struct proto_session_delete_user_rep rep;
+	struct proto_reply hold = {0};
+	int64_t n = -1;
+
+	req.user_id = user_id;
+	req.except_id = keep;
+	req.has_except_id = keep != NULL;
+	if (proto_session_delete_user_call_sync(ad->storaged, &req, ad->timeout_ms, &rep, &hold) ==
+	    PROTO_OK)
+		n = rep.deleted;
+	proto_reply_fini(&hold);
+	/* the events drop the cache too; do it now so the next request cannot win the race */
+	if (keep == NULL) {
+		cache_drop_user(ad->cache, user_id);
+	} else {
+		cache_drop_user(ad->cache, user_id);
+	}
+	return n;
+}
+
+void
+sessions_op_logout(struct authd *ad, struct proto_request *r)
+{
+	struct proto_auth_logout_req req = {0};
+	struct proto_auth_logout_rep rep = {0};
+	struct cookie_out co = {0};
+	struct authn a;
+	bool everywhere;
+	int next;
+
+	DECODE_OR_RETURN(auth_logout, r, &req);
+	everywhere = req.has_everywhere && req.everywhere;
+	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) == 0) {
+		const char *ip = req.has_ip_address ? req.ip_address : NULL;
+		const char *ua = req.has_user_agent ? req.user_agent : NULL;
+
+		if (everywhere) {
+			int64_t n = sessions_delete_user(ad, a.p->user_id, NULL);
+			char details[64];
+
+			snprintf(details, sizeof(details), "{\"everywhere\":true,\"sessions\":%lld}",
+			    (long long)n);
+			sessions_audit(ad, a.p, "logout", a.p->sid, ip, ua, details);
+		} else {
+			session_end(ad, a.p->sid);
+			sessions_audit(ad, a.p, "logout", a.p->sid, ip, ua, NULL);
+		}
+	}
+	/* Decision 2: clear this slot and the legacy cookie; kubarr_active moves
+	 * to another live slot, or is cleared.  Done even when the session was
+	 * already dead, so a browser never keeps a useless cookie. */
+	if (a.slot != COOKIES_LEGACY && (a.jar.slot[a.slot >= 0 ? a.slot : 0] != NULL))
+		cookie_out_session(ad, &co, a.slot, NULL);
+	cookie_out_session(ad, &co, COOKIES_LEGACY, NULL);
+	next = everywhere ? -1 : sessions_other_live_slot(ad, &a.jar, a.slot);
+	if (everywhere)
+		for (int i = 0; i < COOKIES_SLOTS && co.n < AUTHD_MAX_COOKIES - 1; i++)
+			if (i != a.slot && a.jar.slot[i] != NULL) {
+				/* other accounts' sessions stay; only this user's are gone */
+				struct principal *p;
+				int http;
+				const char *detail;
+
+				if ((p = authn_token(ad, a.jar.slot[i], &http, &detail)) == NULL)
+					cookie_out_session(ad, &co, i, NULL);
+				else if (next < 0)
+					next = i;
+				principal_unref(&p);
+			}
+	cookie_out_active(ad, &co, next);
+	rep.http = 200;
+	rep.message = everywhere ? "Logged out everywhere" : "Logged out successfully";
+	rep.has_message = true;
+	rep.set_cookies = cookie_out_strs(&co);
+	rep.has_set_cookies = true;
+	proto_reply(r, proto_auth_logout_rep_msg(r->env.req_id, &rep));
+	authn_fini(&a);
+}
+
+void
+sessions_op_list(struct authd *ad, struct proto_request *r)
+{
+	struct proto_auth_sessions_req req = {0};
+	struct proto_auth_sessions_rep rep = {0};
+	struct proto_session_list_user_req lq = {0};
+	struct proto_session_list_user_rep lr;
+	struct proto_reply hold = {0};
+	struct proto_rec_auth_session *v = NULL;
+	struct authn a;
+
+	DECODE_OR_RETURN(auth_sessions, r, &req);
+	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
+		OUT_FAIL(&rep, a.http, a.detail);
+		goto out;
+	}
+	lq.user_id = a.p->user_id;
+	if (proto_session_list_user_call_sync(ad->storaged, &lq, ad->timeout_ms, &lr, &hold) !=
+	    PROTO_OK) {
+		OUT_FAIL(&rep, 503, "storaged unavailable");
+		goto out;
+	}
+	v = xcalloc(lr.sessions.n + 1, sizeof(*v));
+	for (size_t i = 0; i < lr.sessions.n; i++) {
+		const struct proto_rec_session *s = &lr.sessions.v[i];
+
+		v[i].id = s->id;
+		v[i].user_agent = s->user_agent;
+		v[i].has_user_agent = s->has_user_agent;
+		v[i].ip_address = s->ip_address;
+		v[i].has_ip_address = s->has_ip_address;
+		v[i].created_at = s->created_at;
+		v[i].last_accessed_at = s->last_accessed_at;
+		v[i].is_current = strcmp(s->id, a.p->sid) == 0;
+	}
+	rep.http = 200;
+	rep.sessions.v = v;
+	rep.sessions.n = lr.sessions.n;
+	rep.has_sessions = true;
+out:
+	proto_reply(r, proto_auth_sessions_rep_msg(r->env.req_id, &rep));
+	free(v);
+	proto_reply_fini(&hold);
+	authn_fini(&a);
+}
+
+void
+sessions_op_revoke(struct authd *ad, struct proto_request *r)
+{
+	struct proto_auth_session_revoke_req req = {0};
+	struct proto_auth_session_revoke_rep rep = {0};
+	struct proto_session_get_req gq = {0};
+	struct proto_session_get_rep gr;
+	struct proto_reply hold = {0};
+	enum proto_status st;
+	struct authn a;
+
+	DECODE_OR_RETURN(auth_session_revoke, r, &req);
+	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
+		OUT_FAIL(&rep, a.http, a.detail);
+		goto out;
+	}
+	if (strcmp(req.session_id, a.p->sid) == 0) {
+		OUT_FAIL(&rep, 400, "Cannot revoke the current session; log out instead");
+		goto out;
+	}
+	gq.id = req.session_id;
+	st = proto_session_get_call_sync(ad->storaged, &gq, ad->timeout_ms, &gr, &hold);
+	if (st == PROTO_NOT_FOUND || st == PROTO_BAD_REQUEST) {
+		OUT_FAIL(&rep, 404, "Session not found");
+		goto out;
+	}
+	if (st != PROTO_OK) {
+		OUT_FAIL(&rep, 503, "storaged unavailable");
+		goto out;
+	}
+	if (gr.user_id != a.p->user_id) {
+		OUT_FAIL(&rep, 403, "Cannot revoke another user's session");
+		goto out;
+	}
+	if (session_end(ad, req.session_id) != 0) {
+		OUT_FAIL(&rep, 503, "storaged unavailable");
+		goto out;
+	}
+	sessions_audit(ad, a.p, "session_revoked", req.session_id,
+	    req.has_ip_address ? req.ip_address : NULL, req.has_user_agent ? req.user_agent : NULL,
+	    NULL);
+	rep.http = 200;
+	rep.message = "Session revoked";
+	rep.has_message = true;
+out:
+	proto_reply(r, proto_auth_session_revoke_rep_msg(r->env.req_id, &rep));
+	proto_reply_fini(&hold);
+	authn_fini(&a);
+}
+
+void
+sessions_op_revoke_others(struct authd *ad, struct proto_request *r)
+{
+	struct proto_auth_revoke_others_req req = {0};
+	struct proto_auth_revoke_others_rep rep = {0};
+	struct authn a;
+	int64_t n;
+
+	DECODE_OR_RETURN(auth_revoke_others, r, &req);
+	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
+		OUT_FAIL(&rep, a.http, a.detail);
+		goto out;
+	}
+	n = sessions_delete_user(ad, a.p->user_id, a.p->sid);
+	if (n < 0) {
+		OUT_FAIL(&rep, 503, "storaged unavailable");
+		goto out;
+	}
+	sessions_audit(ad, a.p, "session_revoked", a.p->sid,
+	    req.has_ip_address ? req.ip_address : NULL, req.has_user_agent ? req.user_agent : NULL,
+	    "{\"others\":true}");
+	rep.http = 200;
+	rep.message = "Other sessions revoked";
+	rep.has_message = true;
+	rep.revoked = n;
+	rep.has_revoked = true;
+out:
+	proto_reply(r, proto_auth_revoke_others_rep_msg(r->env.req_id, &rep));
+	authn_fini(&a);
+}
+
+void
+sessions_op_switch(struct authd *ad, struct proto_request *r)
+{
+	struct proto_auth_switch_req req = {0};
+	struct proto_auth_switch_rep rep = {0};
+	struct cookie_out co = {0};
+	struct cookie_jar jar;
+	const char *err;
+	struct principal *p = NULL;
+	int http;
+	const char *detail;
+
+	DECODE_OR_RETURN(auth_switch, r, &req);
+	if (cookies_parse(req.has_cookies ? req.cookies : NULL, &jar, &err) != 0) {
+		OUT_FAIL(&rep, 400, err);
+		goto out;
+	}
+	if (req.slot < 0 || req.slot >= COOKIES_SLOTS) {
+		OUT_FAIL(&rep, 400, "Invalid slot (0-4)");
+		goto out;
+	}
+	if (jar.slot[req.slot] == NULL ||
+	    (p = authn_token(ad, jar.slot[req.slot], &http, &detail)) == NULL) {
+		OUT_FAIL(&rep, 404, "No session in this slot");
+		goto out;
+	}
+	cookie_out_active(ad, &co, (int)req.slot);
+	rep.http = 200;
+	rep.message = "Switched account";
+	rep.has_message = true;
+	rep.slot = req.slot;
+	rep.has_slot = true;
+	rep.set_cookies = cookie_out_strs(&co);
+	rep.has_set_cookies = true;
+out:
+	proto_reply(r, proto_auth_switch_rep_msg(r->env.req_id, &rep));
+	principal_unref(&p);
+	cookies_jar_fini(&jar);
+}
+
+void
+sessions_op_accounts(struct authd *ad, struct proto_request *r)
+{
+	struct proto_auth_accounts_req req = {0};
+	struct proto_auth_accounts_rep rep = {0};
+	struct proto_rec_auth_account v[COOKIES_SLOTS];
+	struct principal *ps[COOKIES_SLOTS] = {0};
+	struct cookie_jar jar;
+	const char *err;
+	size_t n = 0;
+	int active;
+
+	DECODE_OR_RETURN(auth_accounts, r, &req);
+	if (cookies_parse(req.has_cookies ? req.cookies : NULL, &jar, &err) != 0) {
+		OUT_FAIL(&rep, 400, err);
+		goto out;
+	}
+	active = jar.active >= 0 ? jar.active : 0;
+	for (int i = 0; i < COOKIES_SLOTS; i++) {
+		int http;
+		const char *detail;
+
+		if (jar.slot[i] == NULL ||
+		    (ps[i] = authn_token(ad, jar.slot[i], &http, &detail)) == NULL)
+			continue;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].slot = i;
+		v[n].user_id = ps[i]->user_id;
+		v[n].username = ps[i]->username;
+		v[n].email = ps[i]->email;
+		v[n].is_active = i == active;
+		n++;
+	}
+	rep.http = 200;
+	rep.accounts.v = v;
+	rep.accounts.n = n;
+	rep.has_accounts = true;
+out:
+	proto_reply(r, proto_auth_accounts_rep_msg(r->env.req_id, &rep));
+	for (int i = 0; i < COOKIES_SLOTS; i++)
+		principal_unref(&ps[i]);
+	cookies_jar_fini(&jar);
+}
+
+void
+sessions_op_password(struct authd *ad, struct proto_request *r)
+{
+	struct proto_auth_password_change_req req = {0};
+	struct proto_auth_password_change_rep rep = {0};
+	struct proto_user_get_req uq = {0};
+	struct proto_user_get_rep u;
+	struct proto_user_set_password_req sq = {0};
+	struct proto_user_set_password_rep sr;
+	struct proto_reply h1 = {0}, h2 = {0};
+	char hash[PASSWORD_HASH_MAX];
+	int64_t deadline = time_mono_us() + ad->hash_wait_ms * 1000, n;
+	enum password_result pr;
+	struct audit_rec au = {0};
+	struct authn a;
+
+	DECODE_OR_RETURN(auth_password_change, r, &req);
+	hash[0] = '\0';
+	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
+		OUT_FAIL(&rep, a.http, a.detail);
+		goto out;
+	}
+	if (strlen(req.new_password) < PASSWORD_MIN_LEN) {
+		OUT_FAIL(&rep, 400, "Password must be at least 8 characters");
+		goto out;
+	}
+	uq.id = a.p->user_id;
+	uq.has_id = true;
+	uq.with_secrets = true;
+	uq.has_with_secrets = true;
+	if (proto_user_get_call_sync(ad->storaged, &uq, ad->timeout_ms, &u, &h1) != PROTO_OK ||
+	    !u.has_hashed_password) {
+		OUT_FAIL(&rep, 503, "storaged unavailable");
+		goto out;
+	}
+	pr = password_verify(ad->pw, req.current_password, u.hashed_password, deadline);
+	if (pr == PASSWORD_BUSY) {
+		OUT_FAIL(&rep, 503, "Too many requests at once; try again");
+		goto out;
+	}
+	if (pr != PASSWORD_OK) {
+		OUT_FAIL(&rep, 400, "Current password is incorrect");
+		goto out;
+	}
+	if (password_hash(ad->pw, req.new_password, deadline, hash) != PASSWORD_OK) {
+		OUT_FAIL(&rep, 503, "Too many requests at once; try again");
+		goto out;
+	}
+	sq.id = a.p->user_id;
+	sq.hashed_password = hash;
+	if (proto_user_set_password_call_sync(ad->storaged, &sq, ad->timeout_ms, &sr, &h2) !=
+	    PROTO_OK) {
+		OUT_FAIL(&rep, 503, "storaged unavailable");
+		goto out;
+	}
+	/* Decision 2: a new password ends every other session of the user. */
+	n = sessions_delete_user(ad, a.p->user_id, a.p->sid);
+	au.user_id = a.p->user_id;
+	au.username = a.p->username;
+	au.action = "password_changed";
+	au.resource_type = "user";
+	au.ip = req.has_ip_address ? req.ip_address : NULL;
+	au.ua = req.has_user_agent ? req.user_agent : NULL;
+	au.success = true;
+	authd_audit(ad, &au);
+	rep.http = 200;
+	rep.message = "Password changed successfully";
+	rep.has_message = true;
+	rep.revoked = n < 0 ? 0 : n;
+	rep.has_revoked = true;
+out:
+	sodium_memzero(hash, sizeof(hash));
+	proto_reply(r, proto_auth_password_change_rep_msg(r->env.req_id, &rep));
+	proto_reply_fini(&h1);
+	proto_reply_fini(&h2);
+	authn_fini(&a);
+}
