@@ -16,9 +16,12 @@
 #include <crypt.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "timeutil.h"
@@ -227,6 +230,16 @@ password_worker(void *arg)
 	int64_t now;
 	bool expired;
 
+	/* Hashing is the one CPU-heavy job of authd: as SCHED_IDLE threads (else at
+	 * nice 10) a login flood takes the CPU nobody else wants, not the session
+	 * checks of everybody else.  Logins still finish or time out with 503. */
+	{
+		struct sched_param sp = {.sched_priority = 0};
+
+		if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0 &&
+		    setpriority(PRIO_PROCESS, (id_t)gettid(), PASSWORD_NICE) != 0)
+			log_debug("password: cannot lower the hashing threads' priority");
+	}
 	for (;;) {
 		pthread_mutex_lock(&pool->mu);
 		while (pool->head == NULL && !pool->stopping)

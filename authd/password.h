@@ -23,6 +23,7 @@
 #define PASSWORD_HASH_MAX 128          /* buffer size for any hash string + NUL */
 #define PASSWORD_OPSLIMIT 2ULL         /* argon2id t */
 #define PASSWORD_MEMLIMIT (19u << 20)  /* argon2id m = 19 MiB */
+#define PASSWORD_NICE 10               /* the hashing threads' nice value */
 
 enum password_result {
 	PASSWORD_OK = 0,       /* hash made / password matches */

@@ -1,6 +1,8 @@
 /* principal: see principal.h. */
 #include "principal.h"
 
+#include <jansson.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +38,40 @@ principal_strs_free(struct proto_strs *s)
 	free(s->v);
 	s->v = NULL;
 	s->n = 0;
+}
+
+static json_t *
+principal_strs_json(const struct proto_strs *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append_new(a, json_string(s->v[i]));
+	return a;
+}
+
+/* UserResponse (API.md Users), as GET /api/users/me returns it. */
+static char *
+principal_render(const struct principal *p)
+{
+	json_t *roles = json_array(), *o;
+	char *s;
+
+	for (size_t i = 0; i < p->role_refs.n; i++) {
+		const struct proto_rec_role_ref *rr = &p->role_refs.v[i];
+
+		json_array_append_new(roles, json_pack("{s:I, s:s, s:s?}", "id", (json_int_t)rr->id,
+		    "name", rr->name, "description", rr->description));
+	}
+	o = json_pack("{s:I, s:s, s:s, s:b, s:b, s:s, s:s, s:o, s:{s:s}, s:o, s:o}", "id",
+	    (json_int_t)p->user_id, "username", p->username, "email", p->email, "is_active",
+	    p->is_active, "is_approved", p->is_approved, "created_at", p->created_at, "updated_at",
+	    p->updated_at, "roles", roles, "preferences", "theme", p->theme, "permissions",
+	    principal_strs_json(&p->permissions), "allowed_apps",
+	    principal_strs_json(&p->allowed_apps));
+	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return s != NULL ? s : xstrdup("{}");
 }
 
 struct principal *
@@ -77,6 +113,8 @@ principal_new(const char *sid, const struct proto_principal_get_rep *pg,
 	bytes += (u->role_refs.n + 1) * sizeof(*refs);
 	p->role_refs.v = refs;
 	p->role_refs.n = u->role_refs.n;
+	p->user_json = principal_render(p);
+	bytes += strlen(p->user_json) + 1;
 	p->bytes = bytes;
 	return p;
 }
@@ -103,6 +141,7 @@ principal_unref(struct principal **pp)
 	free(p->created_at);
 	free(p->updated_at);
 	free(p->theme);
+	free(p->user_json);
 	principal_strs_free(&p->roles);
 	principal_strs_free(&p->permissions);
 	principal_strs_free(&p->allowed_apps);
@@ -125,26 +164,10 @@ principal_fill_check(const struct principal *p, struct proto_auth_check_rep *rep
 	rep->has_username = true;
 	rep->email = p->email;
 	rep->has_email = true;
-	rep->is_active = p->is_active;
-	rep->has_is_active = true;
-	rep->is_approved = p->is_approved;
-	rep->has_is_approved = true;
-	rep->created_at = p->created_at;
-	rep->has_created_at = true;
-	rep->updated_at = p->updated_at;
-	rep->has_updated_at = true;
-	rep->theme = p->theme;
-	rep->has_theme = true;
-	rep->roles = p->roles;
-	rep->has_roles = true;
 	rep->permissions = p->permissions;
 	rep->has_permissions = true;
-	rep->allowed_apps = p->allowed_apps;
-	rep->has_allowed_apps = true;
-	rep->role_refs = p->role_refs;
-	rep->has_role_refs = true;
-	rep->requires_2fa = p->requires_2fa;
-	rep->has_requires_2fa = true;
+	rep->user_json = p->user_json;
+	rep->has_user_json = true;
 }
 
 bool

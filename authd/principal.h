@@ -21,6 +21,7 @@ struct principal {
 	bool is_active, is_approved, requires_2fa, totp_enabled;
 	struct proto_strs roles, permissions, allowed_apps;
 	struct proto_recs_role_ref role_refs;
+	char *user_json;          /* UserResponse, rendered once */
 	size_t bytes;             /* approximate memory held */
 	atomic_llong last_touch_ms; /* touch.c: when last_accessed_at was last noted */
 };

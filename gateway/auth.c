@@ -209,12 +209,19 @@ auth_csrf_ok(struct gw_req *r)
 bool
 auth_has(const struct gw_principal *p, const char *permission)
 {
-	size_t i;
-	json_t *v;
+	size_t lo = 0, hi = p->npermissions;
 
-	json_array_foreach(p->permissions, i, v)
-		if (strcmp(json_string_value(v), permission) == 0)
+	while (lo < hi) {   /* authd sends them sorted */
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(p->permissions[mid], permission);
+
+		if (c == 0)
 			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return false;
 }
 
@@ -229,39 +236,31 @@ auth_principal_free(struct gw_principal **pp)
 	free(p->username);
 	free(p->email);
 	free(p->session_id);
-	json_decref(p->permissions);
-	json_decref(p->user);
+	free(p->permissions);
+	free(p->user_json);
 	free(p);
 }
 
-static json_t *
-auth_strs_json(const struct proto_strs *s)
+/* The permissions in one block: pointers first, then the strings. */
+static char **
+auth_strs_copy(const struct proto_strs *s)
 {
-	json_t *a = json_array();
+	size_t bytes = (s->n + 1) * sizeof(char *);
+	char **v, *q;
 
 	for (size_t i = 0; i < s->n; i++)
-		json_array_append_new(a, json_string(s->v[i]));
-	return a;
-}
+		bytes += strlen(s->v[i]) + 1;
+	v = xmalloc(bytes);
+	q = (char *)(v + s->n + 1);
+	for (size_t i = 0; i < s->n; i++) {
+		size_t n = strlen(s->v[i]) + 1;
 
-/* UserResponse from the principal authd sent. */
-static json_t *
-auth_user_json(const struct proto_auth_check_rep *rep)
-{
-	json_t *roles = json_array();
-
-	for (size_t i = 0; i < rep->role_refs.n; i++) {
-		const struct proto_rec_role_ref *rr = &rep->role_refs.v[i];
-
-		json_array_append_new(roles, json_pack("{s:I, s:s, s:s?}", "id", (json_int_t)rr->id,
-		    "name", rr->name, "description", rr->has_description ? rr->description : NULL));
+		memcpy(q, s->v[i], n);
+		v[i] = q;
+		q += n;
 	}
-	return json_pack("{s:I, s:s, s:s, s:b, s:b, s:s, s:s, s:o, s:{s:s}, s:o, s:o}", "id",
-	    (json_int_t)rep->user_id, "username", rep->username, "email", rep->email, "is_active",
-	    rep->is_active, "is_approved", rep->is_approved, "created_at", rep->created_at,
-	    "updated_at", rep->updated_at, "roles", roles, "preferences", "theme",
-	    rep->has_theme ? rep->theme : "system", "permissions", auth_strs_json(&rep->permissions),
-	    "allowed_apps", auth_strs_json(&rep->allowed_apps));
+	v[s->n] = NULL;
+	return v;
 }
 
 struct auth_state {
@@ -306,7 +305,7 @@ auth_check_cb(void *arg, enum proto_status st, const struct proto_auth_check_rep
 		snprintf(as->detail, sizeof(as->detail), "authd unavailable%s%s",
 		    detail != NULL ? ": " : "", detail != NULL ? detail : "");
 	} else if (rep->http != 200 || !rep->has_user_id || !rep->has_username ||
-	    !rep->has_email || !rep->has_created_at || !rep->has_updated_at) {
+	    !rep->has_email || !rep->has_user_json) {
 		as->http = rep->http == 200 ? 401 : (int)rep->http;
 		snprintf(as->detail, sizeof(as->detail), "%s",
 		    rep->has_detail ? rep->detail : "Not authenticated");
@@ -318,8 +317,9 @@ auth_check_cb(void *arg, enum proto_status st, const struct proto_auth_check_rep
 		p->email = xstrdup(rep->email);
 		p->session_id = xstrdup(rep->has_session_id ? rep->session_id : "");
 		p->slot = rep->has_slot ? (int)rep->slot : 0;
-		p->permissions = auth_strs_json(&rep->permissions);
-		p->user = auth_user_json(rep);
+		p->permissions = auth_strs_copy(&rep->permissions);
+		p->npermissions = rep->has_permissions ? rep->permissions.n : 0;
+		p->user_json = xstrdup(rep->user_json);
 		r->principal = p;
 		as->http = 200;
 	}

@@ -21,8 +21,9 @@ struct gw_principal {
 	char *email;
 	char *session_id;
 	int slot;
-	json_t *permissions;   /* array of strings */
-	json_t *user;          /* UserResponse (API.md Users) */
+	char **permissions;    /* sorted; one allocation with the strings */
+	size_t npermissions;
+	char *user_json;       /* UserResponse (API.md Users), as authd rendered it */
 };
 
 /* KUBARR_TRUSTED_PROXIES: comma-separated addresses or CIDRs.  0 or -1 with

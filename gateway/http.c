@@ -64,6 +64,12 @@ gw_respond_json(struct gw_req *r, unsigned status, json_t *body)
 }
 
 void
+gw_respond_json_text(struct gw_req *r, unsigned status, const char *json)
+{
+	gw_respond_buf(r, status, xstrdup(json), strlen(json), "application/json");
+}
+
+void
 gw_respond_detail(struct gw_req *r, unsigned status, const char *detail)
 {
 	gw_respond_json(r, status, json_pack("{s:s}", "detail", detail));

@@ -67,6 +67,8 @@ void gw_http_stats(const struct gw_http *h, int64_t *requests_r, int64_t *in_fli
 /* Responses: each takes ownership of what it is given. */
 void gw_respond(struct gw_req *r, unsigned status, struct MHD_Response *resp, size_t bytes);
 void gw_respond_json(struct gw_req *r, unsigned status, json_t *body);
+/* JSON already rendered (copied). */
+void gw_respond_json_text(struct gw_req *r, unsigned status, const char *json);
 void gw_respond_detail(struct gw_req *r, unsigned status, const char *detail);
 /* 503 with Retry-After and an optional extra JSON object merged in. */
 void gw_respond_unavailable(struct gw_req *r, const char *detail, json_t *extra);

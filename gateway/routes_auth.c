@@ -367,7 +367,7 @@ routes_auth_register(struct gw_req *r)
 void
 routes_users_me(struct gw_req *r)
 {
-	gw_respond_json(r, MHD_HTTP_OK, json_incref(r->principal->user));
+	gw_respond_json_text(r, MHD_HTTP_OK, r->principal->user_json);
 }
 
 static void

@@ -307,9 +307,17 @@ metricsd_start(struct daemon *d, char **err_r)
 		return -1;
 	sc.source = md->kube != NULL ? "kubernetes" : "proc";
 	md->store = store_new(&sc);
-	if (daemon_mkdir_p(d->data_dir, 0750) != 0) {
-		*err_r = xasprintf("cannot create %s", d->data_dir);
-		return -1;
+	{
+		/* a state directory we cannot create costs the persistence, not the daemon */
+		char *dir = xstrdup(md->state_file), *slash = strrchr(dir, '/');
+
+		if (slash != NULL && slash != dir) {
+			*slash = '\0';
+			if (daemon_mkdir_p(dir, 0750) != 0)
+				log_warnx("state directory %s unusable: rates and history will not "
+				    "survive a restart", dir);
+		}
+		free(dir);
 	}
 	rc = store_load(md->store, md->state_file, time_wall_ms(),
 	    config_int(&d->cfg, "KUBARR_METRICS_STATE_MAX_AGE_S") * 1000, &err);

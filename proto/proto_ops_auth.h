@@ -43,8 +43,10 @@
 	F(I64, retry_after, "ra", OPT, "seconds (Retry-After), with 429")                         \
 	F(STRS, set_cookies, "sc", OPT, "Set-Cookie header values")
 
-/* AUTH_CHECK: http 200 with the principal and the user (UserResponse without
- * the roles' details, which role_refs gives), or 401 and nothing else. */
+/* AUTH_CHECK: http 200 with the principal, or 401/503 and nothing else.
+ * authd sends user_json (UserResponse, rendered once per cached principal, so
+ * GET /api/users/me is a copy) and the fields the gateway checks; the other
+ * user fields are for peers that want them typed. */
 #define PROTO_AUTH_CHECK_REQ(F) PROTO_AUTH_CLIENT(F)
 #define PROTO_AUTH_CHECK_REP(F)                                                               \
 	PROTO_AUTH_OUTCOME(F)                                                                     \
@@ -63,7 +65,8 @@
 	F(STRS, permissions, "p", OPT, "sorted, unique, app.X included")                          \
 	F(STRS, allowed_apps, "aa", OPT, "[*] or app names")                                      \
 	F(RECS_role_ref, role_refs, "rr", OPT, "id and description of each role")                 \
-	F(BOOL, requires_2fa, "r2", OPT, "a role of the user requires 2FA")
+	F(BOOL, requires_2fa, "r2", OPT, "a role of the user requires 2FA")                       \
+	F(STR, user_json, "uj", OPT, "UserResponse as JSON text (API.md Users)")
 
 #define PROTO_AUTH_LOGIN_REQ(F)                                                               \
 	PROTO_AUTH_CLIENT(F)                                                                      \
