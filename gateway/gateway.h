@@ -32,6 +32,7 @@ struct gateway {
 	struct gw_ping_flight ping[GW_BACKEND_COUNT];
 	int ipc_timeout_ms;
 	const char *channel;
+	struct gw_metrics *metrics;   /* routes_metrics.c */
 	struct auth_proxy *proxies;        /* KUBARR_TRUSTED_PROXIES (auth.c) */
 	size_t nproxies;
 	atomic_ullong auth_checks, auth_denied, csrf_refused;

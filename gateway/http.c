@@ -303,7 +303,7 @@ gw_http_start(struct gw_http **h_r, struct gateway *gw, const char *host, unsign
 	struct gw_http *h;
 	char portstr[16];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
 	int rv;
 
 	snprintf(portstr, sizeof(portstr), "%u", port);

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "gateway.h"
 #include "log.h"
+#include "routes.h"
 #include "server.h"
 #include "xmalloc.h"
 
@@ -59,6 +60,7 @@ gateway_stats(void *arg, struct proto_stats *st)
 	proto_stats_add(st, "pings_sent_metricsd", (int64_t)atomic_load(&gw->ping[GW_METRICSD].sent));
 	proto_stats_add(st, "pings_answered_storaged",
 	    (int64_t)atomic_load(&gw->ping[GW_STORAGED].answered));
+	gateway_metrics_stats(gw, st);
 }
 
 static int
@@ -91,6 +93,8 @@ gateway_start(struct daemon *d, char **err_r)
 		return -1;
 	if (proto_server_open_daemon(&gw->srv, d, 4, &svc, err_r) != 0)
 		return -1;
+	if (gateway_metrics_open(gw, err_r) != 0)
+		return -1;
 	if (config_parse_addr(config_str(&d->cfg, "KUBARR_HTTP_ADDR"), &host, &port) != 0) {
 		*err_r = xstrdup("KUBARR_HTTP_ADDR: not host:port");
 		return -1;
@@ -107,7 +111,9 @@ gateway_stop(struct daemon *d, int64_t deadline_us)
 {
 	struct gateway *gw = d->ctx;
 
+	gateway_metrics_shutdown(gw);
 	gw_http_stop(&gw->http, deadline_us);
+	gateway_metrics_close(gw);
 	proto_server_close(&gw->srv, deadline_us);
 	gateway_backends_close(gw);
 	auth_close(gw);

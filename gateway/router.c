@@ -14,6 +14,16 @@
 static const struct route router_routes[] = {
 	{"GET", "/api/audit", "audit.view", routes_audit_list, "audit log page with filters", 0},
 	{"GET", "/api/health", ROUTE_PUBLIC, routes_system_health_text, "liveness: text OK", 0},
+	/* metrics (metricsd) */
+	{"GET", "/api/monitoring/vm/app/{app}", "monitoring.view", routes_metrics_vm_app, "one app's history (?duration=)", 0},
+	{"GET", "/api/monitoring/vm/apps", "monitoring.view", routes_metrics_vm_apps, "CPU, memory, network per app", 0},
+	{"GET", "/api/monitoring/vm/available", "monitoring.view", routes_metrics_vm_available, "whether metrics are collected", 0},
+	{"GET", "/api/monitoring/vm/cluster", "monitoring.view", routes_metrics_vm_cluster, "dashboard cards", 0},
+	{"GET", "/api/monitoring/vm/cluster/metrics-history", "monitoring.view", routes_metrics_vm_metrics_history, "CPU, memory, storage, pods (?duration=)", 0},
+	{"GET", "/api/monitoring/vm/cluster/network-history", "monitoring.view", routes_metrics_vm_network_history, "rx, tx, combined (?duration=)", 0},
+	{"GET", "/api/networking/stats", "networking.view", routes_metrics_stats, "rates per namespace", 0},
+	{"GET", "/api/networking/topology", "networking.view", routes_metrics_topology, "nodes and edges", 0},
+	{"GET", "/api/networking/ws", "networking.view", routes_metrics_ws, "WebSocket: network_metrics every second", 0},
 	{"GET", "/api/system/health", ROUTE_PUBLIC, routes_system_health, "status, ready, setup_required", 0},
 	{"GET", "/api/system/ready", ROUTE_PUBLIC, routes_system_ready, "every backend answers", 0},
 	{"GET", "/api/system/version", ROUTE_PUBLIC, routes_system_version, "build information", 0},

@@ -2,6 +2,8 @@
 #ifndef KUBARR_GATEWAY_ROUTES_H
 #define KUBARR_GATEWAY_ROUTES_H
 
+#include <nng/nng.h>
+
 #include "http.h"
 
 /* routes_system.c */
@@ -9,6 +11,28 @@ void routes_system_health_text(struct gw_req *r);
 void routes_system_health(struct gw_req *r);
 void routes_system_ready(struct gw_req *r);
 void routes_system_version(struct gw_req *r);
+
+/* routes_metrics.c: metricsd's rates and history, the networking WebSocket.
+ * gateway_metrics_open subscribes to metrics.ipc and starts the WebSocket hub
+ * (before HTTP starts); _shutdown closes every WebSocket (before HTTP stops);
+ * _close frees it all (after). */
+struct gateway;
+struct proto_stats;
+int gateway_metrics_open(struct gateway *gw, char **err_r);
+void gateway_metrics_shutdown(struct gateway *gw);
+void gateway_metrics_close(struct gateway *gw);
+void gateway_metrics_stats(struct gateway *gw, struct proto_stats *st);
+/* A published METRICS_SNAPSHOT as the WebSocket's JSON text (malloc'd), or NULL. */
+char *routes_metrics_ws_frame(nng_msg *msg);
+void routes_metrics_stats(struct gw_req *r);
+void routes_metrics_topology(struct gw_req *r);
+void routes_metrics_ws(struct gw_req *r);
+void routes_metrics_vm_cluster(struct gw_req *r);
+void routes_metrics_vm_apps(struct gw_req *r);
+void routes_metrics_vm_app(struct gw_req *r);
+void routes_metrics_vm_network_history(struct gw_req *r);
+void routes_metrics_vm_metrics_history(struct gw_req *r);
+void routes_metrics_vm_available(struct gw_req *r);
 
 /* routes_auth.c */
 void routes_auth_login(struct gw_req *r);

@@ -26,8 +26,10 @@
  *   1-99 core (this file), 100-199 users and roles (proto_ops_users.h),
  *   200-299 sessions, invites, recovery codes, OAuth (proto_ops_sessions.h),
  *   300-399 audit (this file), 400-499 notifications (proto_ops_notify.h),
- *   500-599 VPN and Cloudflare (proto_ops_network.h), 600-699 authd (proto_ops_auth.h). */
+ *   500-599 VPN and Cloudflare (proto_ops_network.h), 600-699 authd (proto_ops_auth.h),
+ *   700-799 metrics (proto_ops_metrics.h). */
 #include "proto_ops_auth.h"
+#include "proto_ops_metrics.h"
 #include "proto_ops_network.h"
 #include "proto_ops_notify.h"
 #include "proto_ops_sessions.h"
@@ -35,10 +37,11 @@
 
 #define PROTO_OPS(X)                                                              \
 	PROTO_OPS_CORE(X) PROTO_OPS_USERS(X) PROTO_OPS_SESSIONS(X) PROTO_OPS_NOTIFY(X) \
-	PROTO_OPS_NETWORK(X) PROTO_OPS_AUTH(X)
+	PROTO_OPS_NETWORK(X) PROTO_OPS_AUTH(X) PROTO_OPS_METRICS(X)
 #define PROTO_RECORDS(R)                                                          \
 	PROTO_RECORDS_CORE(R) PROTO_RECORDS_USERS(R) PROTO_RECORDS_SESSIONS(R)       \
-	PROTO_RECORDS_NOTIFY(R) PROTO_RECORDS_NETWORK(R) PROTO_RECORDS_AUTH(R)
+	PROTO_RECORDS_NOTIFY(R) PROTO_RECORDS_NETWORK(R) PROTO_RECORDS_AUTH(R)        \
+	PROTO_RECORDS_METRICS(R)
 
 /* Core records. */
 #define PROTO_RECORDS_CORE(R) R(echo_item) R(audit_entry)

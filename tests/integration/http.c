@@ -306,3 +306,44 @@ void http_resp_free(struct http_resp *resp)
 		json_decref(resp->json);
 	memset(resp, 0, sizeof(*resp));
 }
+
+/* metricsd tests: the session cookies, for a WebSocket opened on a raw socket. */
+int http_client_cookie_header(struct http_client *client, char *buf,
+			      size_t len)
+{
+	struct curl_slist *list = NULL, *it;
+	size_t n = 0;
+
+	if (len == 0)
+		return -1;
+	buf[0] = '\0';
+	if (curl_easy_getinfo(client->curl, CURLINFO_COOKIELIST, &list) !=
+	    CURLE_OK)
+		return -1;
+	for (it = list; it != NULL; it = it->next) {
+		/* domain, flag, path, secure, expiry, name, value (tabs) */
+		const char *f = it->data, *name = NULL, *value = NULL;
+		int field = 0;
+
+		for (const char *p = f; *p != '\0'; p++) {
+			if (*p != '\t')
+				continue;
+			field++;
+			if (field == 5)
+				name = p + 1;
+			else if (field == 6)
+				value = p + 1;
+		}
+		if (name == NULL || value == NULL)
+			continue;
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%.*s=%s",
+				      n ? "; " : "", (int)(value - 1 - name),
+				      name, value);
+		if (n >= len) {
+			curl_slist_free_all(list);
+			return -1;
+		}
+	}
+	curl_slist_free_all(list);
+	return 0;
+}

@@ -59,5 +59,9 @@ int http_resp_content_type_is(const struct http_resp *resp,
 /* Body parsed as JSON; owned by resp (do not decref); NULL if not JSON. */
 json_t *http_resp_json(struct http_resp *resp);
 void http_resp_free(struct http_resp *resp);
+/* The client's cookies as one Cookie header value ("a=1; b=2"); -1 if they
+   do not fit. For requests made outside libcurl (a WebSocket test). */
+int http_client_cookie_header(struct http_client *client, char *buf,
+			      size_t len);
 
 #endif
