@@ -109,12 +109,15 @@ proto_server_stats(struct proto_server *srv, struct proto_request *r)
 	proto_stats_add(st, "ipc_refused_peers", (int64_t)ipc_server_refused_peers(srv->ipc));
 	proto_stats_add(st, "ipc_relistens", (int64_t)ipc_server_relistens(srv->ipc));
 	proto_stats_add(st, "ipc_redials", (int64_t)ipc_redial_count());
-#define PROTO_X_OPSTAT(num, NAME, name, by, doc) \
-	proto_stats_add(st, "op_" #name, (int64_t)atomic_load(&srv->per_op[num]));
-	PROTO_OPS(PROTO_X_OPSTAT)
-#undef PROTO_X_OPSTAT
+	/* the daemon's own first; then the ops it has served (zero counts are
+	 * left out: with 100+ ops they would crowd out everything else) */
 	if (srv->svc.stats)
 		srv->svc.stats(srv->svc.ctx, st);
+#define PROTO_X_OPSTAT(num, NAME, name, by, doc)                               \
+	if (atomic_load(&srv->per_op[num]) != 0)                                   \
+		proto_stats_add(st, "op_" #name, (int64_t)atomic_load(&srv->per_op[num]));
+	PROTO_OPS(PROTO_X_OPSTAT)
+#undef PROTO_X_OPSTAT
 	rep.counters.v = st->kv;
 	rep.counters.n = st->n;
 	proto_reply(r, proto_stats_rep_msg(r->env.req_id, &rep));

@@ -10,7 +10,7 @@
 #include "ipc.h"
 #include "proto.h"
 
-#define PROTO_STATS_MAX 128
+#define PROTO_STATS_MAX 256
 
 struct proto_stats {
 	struct proto_kv kv[PROTO_STATS_MAX];

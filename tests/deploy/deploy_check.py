@@ -481,11 +481,12 @@ def check_manifests(docs, label, bindir, rendered):
             for m in c.get("volumeMounts") or []:
                 if m["name"] not in vcts:
                     continue
-                # authd keeps its key file (TOTP sealing key) on the volume, in
-                # its own subPath: never the database directory itself.
-                check(n == "authd" and m.get("subPath") == "authd" and
+                # authd (its key file) and metricsd (its persisted state) keep a
+                # file on the volume, each in its own subPath: never the
+                # database directory itself.
+                check(n in ("authd", "metricsd") and m.get("subPath") == n and
                       m["mountPath"] != cmdata.get("KUBARR_DATA_DIR"),
-                      p + n + " must not mount the database volume (authd: only subPath authd)")
+                      p + n + " must not mount the database volume (only its own subPath)")
 
     # Credentials and token only where needed.
     for n, c in containers.items():
