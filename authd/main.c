@@ -252,6 +252,8 @@ authd_stop(struct daemon *d, int64_t deadline_us)
 		touch_flush(ad->touch, ad->storaged, ad->timeout_ms, time_wall_ms(), true);
 	proto_server_close(&ad->srv, deadline_us);
 	ipc_sub_close(&ad->events);
+	/* the last touches and audit entries are in flight: let them land */
+	ipc_client_drain(ad->storaged, deadline_us);
 	ipc_client_close(&ad->storaged);
 	touch_close(&ad->touch);
 	cache_free(&ad->cache);

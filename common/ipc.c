@@ -805,6 +805,16 @@ ipc_client_open(struct ipc_client **c_r, const char *url, unsigned max_inflight,
 }
 
 void
+ipc_client_drain(struct ipc_client *c, int64_t deadline_us)
+{
+	while (c != NULL && atomic_load(&c->inflight) > 0 && time_mono_us() < deadline_us) {
+		struct timespec ts = {.tv_nsec = 2000000};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+void
 ipc_client_close(struct ipc_client **cp)
 {
 	struct ipc_client *c = *cp;

@@ -64,6 +64,9 @@ uint64_t ipc_redial_count(void);
 /* At process exit, after every socket is closed: stops the dialer monitor
  * and releases nng (nng_fini). */
 void ipc_fini(void);
+/* Waits (polling) until no call of c is in flight, or deadline_us passes:
+ * before close, so that fire-and-forget calls (audit) get their answers. */
+void ipc_client_drain(struct ipc_client *c, int64_t deadline_us);
 void ipc_client_close(struct ipc_client **c);
 
 /* Publisher: never blocks; a subscriber that falls behind loses messages. */
