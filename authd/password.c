@@ -258,10 +258,16 @@ password_worker(void *arg)
 		if (now - job->queued_us > (int64_t)pool->st.max_queue_wait_us)
 			pool->st.max_queue_wait_us = (uint64_t)(now - job->queued_us);
 		expired = now > job->deadline_us;
-		if (expired)
+		if (expired) {
 			pool->st.busy++;
-		else
+		} else {
+			/* counted when they start: a caller woken by the callback sees them */
 			pool->st.running_now++;
+			if (job->verify)
+				pool->st.verified++;
+			else
+				pool->st.hashed++;
+		}
 		pthread_mutex_unlock(&pool->mu);
 
 		if (expired) {
@@ -270,10 +276,6 @@ password_worker(void *arg)
 			password_job_run(job);
 			pthread_mutex_lock(&pool->mu);
 			pool->st.running_now--;
-			if (job->verify)
-				pool->st.verified++;
-			else
-				pool->st.hashed++;
 			pthread_mutex_unlock(&pool->mu);
 		}
 		password_job_free(job);
