@@ -453,6 +453,7 @@ int harness_stop(struct harness *h)
 			harness_log("kubarr-%s ignored SIGTERM for %d ms; "
 				    "sending SIGKILL", p->name,
 				    HARNESS_STOP_TIMEOUT_MS);
+			harness_dump_stacks(p->pid);
 			kill(p->pid, SIGKILL);
 			waitpid(p->pid, &p->wait_status, 0);
 			p->running = 0;
@@ -463,6 +464,20 @@ int harness_stop(struct harness *h)
 		harness_proc_drain(p);
 	}
 	return rc;
+}
+
+/* Every thread's stack of a hung daemon, on stderr (gdb, when installed):
+ * a hang in CI is then diagnosable from the log alone. */
+void harness_dump_stacks(pid_t pid)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd),
+		 "command -v gdb >/dev/null && timeout 20 gdb -batch -nx -p %d "
+		 "-ex 'thread apply all bt 30' 2>/dev/null | grep -E '^(Thread|#)' >&2",
+		 (int)pid);
+	if (system(cmd) != 0)
+		harness_log("(no stacks: gdb missing or failed)");
 }
 
 int harness_finish(struct harness *h)

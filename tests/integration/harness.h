@@ -101,6 +101,8 @@ void harness_test_end(struct harness *h);
 /* Scans every *.log in the temp dir for sanitizer reports; prints each
    offending line and returns -1 if any. */
 int harness_check_logs(struct harness *h);
+/* Prints every thread's stack of a process (gdb) to stderr. */
+void harness_dump_stacks(pid_t pid);
 /* Prints the last `lines` lines of every daemon log to stderr. */
 void harness_print_log_tails(struct harness *h, int lines);
 
