@@ -212,9 +212,19 @@ static void
 t_snapshot(struct t_ctx *t, struct t_snap *s)
 {
 	struct proto_metrics_snapshot_req req = {0};
-	enum proto_status st = proto_metrics_snapshot_call_sync(t->c, &req, T_TIMEOUT_MS, &s->rep,
-	    &s->hold);
+	long until = harness_now_ms() + 10000;
+	enum proto_status st;
 
+	/* Right after a restart the first call may meet nng 1.5.2's handshake
+	 * stall, which common/ipc.c repairs within a few seconds: retry until then. */
+	for (;;) {
+		st = proto_metrics_snapshot_call_sync(t->c, &req, T_TIMEOUT_MS, &s->rep, &s->hold);
+		if (st == PROTO_OK || (st != PROTO_TIMEOUT && st != PROTO_UNAVAILABLE) ||
+		    harness_now_ms() > until)
+			break;
+		proto_reply_fini(&s->hold);
+		usleep(100000);
+	}
 	if (st != PROTO_OK)
 		fail_msg("METRICS_SNAPSHOT: %s", proto_status_name(st));
 }
