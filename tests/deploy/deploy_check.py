@@ -503,8 +503,10 @@ def check_manifests(docs, label, bindir, rendered):
         check(has == (n == "metricsd"), p + n + ": the API token is metricsd's alone")
 
     # RBAC: read-only, only what metricsd calls.
-    allowed = {("", "nodes/proxy"): {"get"}, ("", "pods"): {"get", "list", "watch"},
-               ("", "namespaces"): {"get", "list", "watch"}}
+    # (metricsd/kube.c: GET /api/v1/nodes, /api/v1/nodes/N/proxy/metrics/cadvisor,
+    #  /api/v1/services, /apis/networking.k8s.io/v1/ingresses)
+    allowed = {("", "nodes/proxy"): {"get"}, ("", "nodes"): {"list"}, ("", "services"): {"list"},
+               ("networking.k8s.io", "ingresses"): {"list"}}
     for kind in ("Role", "ClusterRole"):
         for role in by_kind.get(kind, []):
             for rule in role.get("rules", []):
