@@ -236,6 +236,95 @@ ipc_dial_monitor(void *arg)
 	return NULL;
 }
 
+/* ---- bounded close --------------------------------------------------------
+ * nng 1.5.2 (#1518) can leave a pipe whose peer hung up mid-handshake that is
+ * never reaped, and nng_close() then waits for it forever: a daemon would not
+ * exit on SIGTERM.  So sockets are closed from a helper thread with a
+ * deadline; past it we log, keep what the socket uses reachable (it is not
+ * freed: nng may still touch it), and ipc_fini() skips nng_fini(), which would
+ * wait for the same pipe.  The process then exits normally. */
+
+#define IPC_CLOSE_WAIT_US 2000000   /* clients, pub, sub: 2 s to close */
+
+struct ipc_closer {
+	nng_socket sock;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	void *keep;                   /* what must stay allocated if it never returns */
+	struct ipc_closer *next;
+};
+
+static atomic_bool ipc_close_stuck;
+static pthread_mutex_t ipc_orphans_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ipc_closer *ipc_orphans;   /* reachable on purpose */
+
+static void *
+ipc_closer_main(void *arg)
+{
+	struct ipc_closer *cl = arg;
+
+	nng_close(cl->sock);
+	pthread_mutex_lock(&cl->lock);
+	cl->done = true;
+	pthread_cond_signal(&cl->cond);
+	pthread_mutex_unlock(&cl->lock);
+	return NULL;
+}
+
+/* 0 when closed; -1 when still stuck at the deadline (at least 1 s from now). */
+static int
+ipc_close_bounded(nng_socket sock, int64_t deadline_us, const char *what, void *keep)
+{
+	struct ipc_closer *cl = xcalloc(1, sizeof(*cl));
+	int64_t min_us = time_mono_us() + 1000000;
+	struct timespec ts;
+	bool done;
+
+	if (deadline_us < min_us)
+		deadline_us = min_us;
+	cl->sock = sock;
+	cl->keep = keep;
+	pthread_mutex_init(&cl->lock, NULL);
+	pthread_cond_init(&cl->cond, NULL);
+	if (pthread_create(&cl->thread, NULL, ipc_closer_main, cl) != 0) {
+		nng_close(sock);   /* no thread: close inline */
+		pthread_mutex_destroy(&cl->lock);
+		pthread_cond_destroy(&cl->cond);
+		free(cl);
+		return 0;
+	}
+	pthread_mutex_lock(&cl->lock);
+	while (!cl->done && time_mono_us() < deadline_us) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&cl->cond, &cl->lock, &ts);
+	}
+	done = cl->done;
+	pthread_mutex_unlock(&cl->lock);
+	if (done) {
+		pthread_join(cl->thread, NULL);
+		pthread_mutex_destroy(&cl->lock);
+		pthread_cond_destroy(&cl->cond);
+		free(cl);
+		return 0;
+	}
+	log_warnx("ipc %s: nng_close is stuck on a half-open pipe (nng 1.5.2 #1518); "
+	    "exiting without it", what);
+	atomic_store(&ipc_close_stuck, true);
+	pthread_detach(cl->thread);
+	pthread_mutex_lock(&ipc_orphans_lock);
+	cl->next = ipc_orphans;
+	ipc_orphans = cl;
+	pthread_mutex_unlock(&ipc_orphans_lock);
+	return -1;
+}
+
 void
 ipc_fini(void)
 {
@@ -248,6 +337,10 @@ ipc_fini(void)
 	pthread_mutex_unlock(&ipc_dial_lock);
 	if (running)
 		pthread_join(ipc_dial_thread, NULL);
+	if (atomic_load(&ipc_close_stuck)) {
+		log_warnx("ipc: skipping nng_fini (a socket could not be closed)");
+		return;
+	}
 	nng_fini();
 }
 
@@ -553,7 +646,8 @@ ipc_server_close(struct ipc_server **srvp, int64_t deadline_us)
 		log_warnx("ipc %s: closing with %d calls unfinished", srv->url, atomic_load(&srv->busy));
 	for (int i = 0; i < srv->ncalls; i++)
 		nng_aio_stop(srv->calls[i].aio);
-	nng_close(srv->sock);
+	if (ipc_close_bounded(srv->sock, deadline_us, srv->url, srv) != 0)
+		return;   /* srv stays allocated, reachable from the orphan list */
 	for (int i = 0; i < srv->ncalls; i++) {
 		nng_ctx_close(srv->calls[i].ctx);
 		nng_aio_free(srv->calls[i].aio);
@@ -823,7 +917,8 @@ ipc_client_close(struct ipc_client **cp)
 		return;
 	*cp = NULL;
 	ipc_undial(&c->dial);
-	nng_close(c->sock);
+	if (ipc_close_bounded(c->sock, time_mono_us() + IPC_CLOSE_WAIT_US, c->url, c) != 0)
+		return;
 	for (size_t i = 0; i < c->nops; i++) {
 		nng_aio_stop(c->ops[i]->aio);
 		nng_aio_free(c->ops[i]->aio);
@@ -883,7 +978,8 @@ ipc_pub_close(struct ipc_pub **pp)
 	if (p == NULL)
 		return;
 	*pp = NULL;
-	nng_close(p->sock);
+	if (ipc_close_bounded(p->sock, time_mono_us() + IPC_CLOSE_WAIT_US, p->url, p) != 0)
+		return;
 	free(p->url);
 	free(p);
 }
@@ -951,7 +1047,8 @@ ipc_sub_close(struct ipc_sub **sp)
 	ipc_undial(&s->dial);
 	if (s->aio)
 		nng_aio_stop(s->aio);
-	nng_close(s->sock);
+	if (ipc_close_bounded(s->sock, time_mono_us() + IPC_CLOSE_WAIT_US, s->url, s) != 0)
+		return;
 	nng_aio_free(s->aio);
 	free(s->url);
 	free(s);
