@@ -16,7 +16,6 @@
 #include <crypt.h>
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,16 +229,12 @@ password_worker(void *arg)
 	int64_t now;
 	bool expired;
 
-	/* Hashing is the one CPU-heavy job of authd: as SCHED_IDLE threads (else at
-	 * nice 10) a login flood takes the CPU nobody else wants, not the session
-	 * checks of everybody else.  Logins still finish or time out with 503. */
-	{
-		struct sched_param sp = {.sched_priority = 0};
-
-		if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0 &&
-		    setpriority(PRIO_PROCESS, (id_t)gettid(), PASSWORD_NICE) != 0)
-			log_debug("password: cannot lower the hashing threads' priority");
-	}
+	/* Hashing is the one CPU-heavy job of authd: at nice 10 a login flood
+	 * yields to the session checks of everybody else.  Not SCHED_IDLE: that
+	 * starves logins outright whenever anything else keeps the CPU busy (a
+	 * transcode on the same box), which the tests showed. */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), PASSWORD_NICE) != 0)
+		log_debug("password: cannot lower the hashing threads' priority");
 	for (;;) {
 		pthread_mutex_lock(&pool->mu);
 		while (pool->head == NULL && !pool->stopping)
