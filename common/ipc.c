@@ -49,6 +49,9 @@ struct ipc_peer_check {
 	atomic_ulong added;          /* pipes ever added: the stall monitor watches it */
 	atomic_bool drop;            /* a call timed out: the dial monitor closes the pipes */
 	atomic_int connected;        /* = npipes, readable without the lock */
+	atomic_bool lost;            /* the last pipe went away: the dial monitor fails calls */
+	void (*on_lost)(void *arg);  /* clients: fail the calls in flight (monitor thread) */
+	void *on_lost_arg;
 	pthread_mutex_t lock;
 	uint32_t pipes[IPC_MAX_PIPES];
 	int npipes;
@@ -104,6 +107,8 @@ ipc_peer_drop(struct ipc_peer_check *pc)
 	}
 }
 
+static void ipc_dial_wake(void);
+
 static void
 ipc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -131,6 +136,11 @@ ipc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	case NNG_PIPE_EV_REM_POST:
 		ipc_peer_update(pc, (uint32_t)nng_pipe_id(p), false);
 		log_debug("ipc %s: pipe %u down", pc->url, nng_pipe_id(p));
+		if (pc->on_lost != NULL && atomic_load(&pc->connected) == 0) {
+			/* never from here (an nng callback): the dial monitor does it */
+			atomic_store(&pc->lost, true);
+			ipc_dial_wake();
+		}
 		break;
 	default:
 		break;
@@ -186,6 +196,12 @@ static bool ipc_dial_running, ipc_dial_stop;
 static pthread_t ipc_dial_thread;
 static atomic_ullong ipc_redials;
 
+static void
+ipc_dial_wake(void)
+{
+	pthread_cond_signal(&ipc_dial_cond);
+}
+
 static int
 ipc_dial_start(nng_socket s, const char *url, nng_dialer *d_r)
 {
@@ -218,6 +234,11 @@ ipc_dial_monitor(void *arg)
 		for (struct ipc_dial_ep *ep = ipc_dial_list; ep != NULL; ep = ep->next) {
 			if (atomic_exchange(&ep->pc->drop, false))
 				ipc_peer_drop(ep->pc);
+			/* the peer is gone: calls in flight fail now (503 at once), not at
+			 * their deadline (nng would hold them for a resend) */
+			if (atomic_exchange(&ep->pc->lost, false) &&
+			    atomic_load(&ep->pc->connected) == 0 && ep->pc->on_lost != NULL)
+				ep->pc->on_lost(ep->pc->on_lost_arg);
 			if (atomic_load(&ep->pc->connected) > 0) {
 				ep->last_dial_us = now;
 				continue;
@@ -687,6 +708,7 @@ struct ipc_op {
 	int64_t deadline_us;
 	ipc_reply_fn cb;
 	void *arg;
+	bool busy;                   /* a call is in flight (guarded by the client's lock) */
 	struct ipc_op *next;
 };
 
@@ -715,6 +737,7 @@ ipc_status_from_nng(int rv)
 	case NNG_ECONNRESET:
 	case NNG_ECONNREFUSED:
 	case NNG_ECONNSHUT:
+	case NNG_ECANCELED:   /* failed by ipc_client_fail_inflight: the peer went away */
 		return IPC_DOWN;
 	default:
 		return IPC_ERROR;
@@ -727,6 +750,7 @@ ipc_op_release(struct ipc_op *op)
 	struct ipc_client *c = op->c;
 
 	pthread_mutex_lock(&c->lock);
+	op->busy = false;
 	op->next = c->idle;
 	c->idle = op;
 	pthread_mutex_unlock(&c->lock);
@@ -820,6 +844,9 @@ ipc_client_call(struct ipc_client *c, nng_msg *req, int timeout_ms, ipc_reply_fn
 		cb(arg, IPC_ERROR, NULL);
 		return;
 	}
+	pthread_mutex_lock(&c->lock);
+	op->busy = true;
+	pthread_mutex_unlock(&c->lock);
 	op->cb = cb;
 	op->arg = arg;
 	op->state = IPC_OP_SEND;
@@ -872,6 +899,27 @@ ipc_client_connected(const struct ipc_client *c)
 	return atomic_load(&c->peers.connected) > 0;
 }
 
+/* Dial monitor thread, when the client's last pipe went away: every call in
+ * flight completes now with IPC_DOWN.  nng_aio_cancel does not run the
+ * callback inline (it is dispatched to nng's task threads), so holding our
+ * lock here is safe. */
+static void
+ipc_client_fail_inflight(void *arg)
+{
+	struct ipc_client *c = arg;
+	int n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->nops; i++)
+		if (c->ops[i]->busy) {
+			nng_aio_cancel(c->ops[i]->aio);
+			n++;
+		}
+	pthread_mutex_unlock(&c->lock);
+	if (n > 0)
+		log_debug("ipc %s: peer gone, %d call(s) failed at once", c->url, n);
+}
+
 int
 ipc_client_open(struct ipc_client **c_r, const char *url, unsigned max_inflight, char **err_r)
 {
@@ -881,6 +929,8 @@ ipc_client_open(struct ipc_client **c_r, const char *url, unsigned max_inflight,
 	pthread_mutex_init(&c->lock, NULL);
 	c->url = xstrdup(url);
 	ipc_peer_init(&c->peers, c->url);
+	c->peers.on_lost = ipc_client_fail_inflight;
+	c->peers.on_lost_arg = c;
 	c->max_inflight = max_inflight ? max_inflight : 1024;
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
 		*err_r = xasprintf("nng_req0_open: %s", nng_strerror(rv));
