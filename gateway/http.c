@@ -197,6 +197,42 @@ gw_http_dispatch(struct gw_req *r)
 	r->route->handler(r);
 }
 
+/* A ROUTE_F_STREAM_BODY request after its first call: dispatch (session,
+ * permission, handler) when the first piece or the end arrives, leaving the
+ * piece unconsumed while suspended; then feed the sink piece by piece, with
+ * nothing buffered here. */
+static enum MHD_Result
+gw_http_stream(struct gw_req *r, const char *data, size_t *size)
+{
+	if (!r->dispatched) {
+		r->dispatched = true;
+		gw_http_dispatch(r);
+		if (r->suspended)
+			return MHD_YES;   /* MHD keeps the piece and calls again after resume */
+	}
+	if (r->suspended)
+		r->suspended = false; /* resumed: the handler or sink->end has run */
+	if (r->resp == NULL && r->sink == NULL)
+		gw_respond_detail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error");
+	if (r->resp != NULL) {
+		*size = 0;            /* an answer before the end: the rest is discarded */
+		return gw_http_queue(r);
+	}
+	if (*size > 0) {
+		int rc = r->sink->chunk(r, data, *size);
+
+		*size = 0;
+		return rc == 0 ? MHD_YES : gw_http_queue(r);
+	}
+	if (!r->body_ended) {
+		r->body_ended = true;
+		r->sink->end(r);
+		if (r->suspended)
+			return MHD_YES;
+	}
+	return gw_http_queue(r);
+}
+
 static enum MHD_Result
 gw_http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -217,6 +253,19 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		*con_cls = r;
 		atomic_fetch_add(&h->requests, 1);
 		atomic_fetch_add(&h->in_flight, 1);
+		if (strcmp(method, MHD_HTTP_METHOD_PUT) == 0) {
+			/* only PUT routes stream their body today: the rest skip this match */
+			char allow[8];
+
+			if (router_match(r, method, url, allow, sizeof(allow)) == ROUTER_FOUND &&
+			    (r->route->flags & ROUTE_F_STREAM_BODY))
+				r->stream = true;
+			r->route = NULL;  /* matched again (and fully) at dispatch */
+			free(r->path_params_buf);
+			r->path_params_buf = NULL;
+		}
+		if (r->stream)
+			return MHD_YES;
 		clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (clen != NULL && strtoull(clen, NULL, 10) > h->lim.max_body_bytes) {
@@ -226,6 +275,8 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		/* Mark only: queueing on the first call makes MHD 0.9.75 close the connection. */
 		return MHD_YES;
 	}
+	if (r->stream)
+		return gw_http_stream(r, upload_data, upload_data_size);
 	if (*upload_data_size > 0) {
 		if (r->body_len + *upload_data_size > h->lim.max_body_bytes) {
 			*upload_data_size = 0;
@@ -269,6 +320,8 @@ gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		    (long long)(time_mono_us() - r->start_us),
 		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
 	}
+	if (r->sink != NULL)
+		r->sink->release(r);
 	if (r->resp != NULL)
 		MHD_destroy_response(r->resp);
 	free(r->body);
