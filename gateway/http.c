@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "gateway.h"
 #include "log.h"
 #include "router.h"
 #include "timeutil.h"
@@ -197,10 +198,15 @@ gw_http_dispatch(struct gw_req *r)
 	r->route->handler(r);
 }
 
-/* A ROUTE_F_STREAM_BODY request after its first call: dispatch (session,
- * permission, handler) when the first piece or the end arrives, leaving the
- * piece unconsumed while suspended; then feed the sink piece by piece, with
- * nothing buffered here. */
+/* A ROUTE_F_STREAM_BODY request after its first call.  The checks and the
+ * handler run when the first piece (or the end) arrives, the piece left
+ * unconsumed while the connection is suspended; then the sink takes the body
+ * piece by piece, nothing buffered here.  MHD 0.9.75 accepts a response only
+ * before the body or after all of it, so an answer set mid-body (401, 403,
+ * 413 counted, a write error) waits while the rest is read and dropped, up to
+ * GW_STREAM_DRAIN_MAX bytes; beyond that the connection is closed unanswered. */
+#define GW_STREAM_DRAIN_MAX (16u << 20)
+
 static enum MHD_Result
 gw_http_stream(struct gw_req *r, const char *data, size_t *size)
 {
@@ -214,17 +220,18 @@ gw_http_stream(struct gw_req *r, const char *data, size_t *size)
 		r->suspended = false; /* resumed: the handler or sink->end has run */
 	if (r->resp == NULL && r->sink == NULL)
 		gw_respond_detail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error");
-	if (r->resp != NULL) {
-		*size = 0;            /* an answer before the end: the rest is discarded */
-		return gw_http_queue(r);
-	}
 	if (*size > 0) {
-		int rc = r->sink->chunk(r, data, *size);
-
+		if (r->resp != NULL) {  /* answered: drop the rest of the body */
+			r->body_len += *size;
+			*size = 0;
+			return r->body_len <= GW_STREAM_DRAIN_MAX ? MHD_YES : MHD_NO;
+		}
+		if (r->sink->chunk(r, data, *size) != 0)
+			r->body_len = 0;  /* the answer is set; drain from here */
 		*size = 0;
-		return rc == 0 ? MHD_YES : gw_http_queue(r);
+		return MHD_YES;
 	}
-	if (!r->body_ended) {
+	if (r->resp == NULL && !r->body_ended) {
 		r->body_ended = true;
 		r->sink->end(r);
 		if (r->suspended)
@@ -264,10 +271,18 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url, const ch
 			free(r->path_params_buf);
 			r->path_params_buf = NULL;
 		}
-		if (r->stream)
-			return MHD_YES;
 		clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (r->stream) {
+			/* before the body is the one moment a refusal can go out at once */
+			if (clen != NULL && h->gw->upload_max_bytes > 0 &&
+			    strtoull(clen, NULL, 10) > h->gw->upload_max_bytes) {
+				gw_respond_detail(r, MHD_HTTP_CONTENT_TOO_LARGE,
+				    "Upload larger than KUBARR_UPLOAD_MAX_BYTES");
+				return gw_http_queue(r);
+			}
+			return MHD_YES;
+		}
 		if (clen != NULL && strtoull(clen, NULL, 10) > h->lim.max_body_bytes) {
 			gw_respond_detail(r, MHD_HTTP_CONTENT_TOO_LARGE, "Request body too large");
 			return gw_http_queue(r);
