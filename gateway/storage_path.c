@@ -7,6 +7,7 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -94,13 +95,29 @@ storage_path_walk(int root_fd, const char *rel, int flags, unsigned mode)
 	for (;;) {
 		char *slash = strchr(p, '/');
 
-		if (slash != NULL) {
+		if (slash != NULL)
 			*slash = '\0';
+		if (strcmp(p, "..") == 0) {
+			/* the normaliser never lets one through; this wall holds anyway */
+			if (dir != root_fd)
+				close(dir);
+			free(copy);
+			errno = EXDEV;
+			return -1;
+		}
+		if (slash != NULL) {
 			fd = openat(dir, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		} else {
 			fd = openat(dir, p, flags | O_NOFOLLOW, mode);
 		}
 		saved = errno;
+		if (fd < 0 && saved == ENOTDIR) {
+			struct stat st;
+
+			/* O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR */
+			if (fstatat(dir, p, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				saved = EXDEV;
+		}
 		if (dir != root_fd)
 			close(dir);
 		if (fd < 0) {
@@ -111,8 +128,18 @@ storage_path_walk(int root_fd, const char *rel, int flags, unsigned mode)
 			errno = saved;
 			return -1;
 		}
-		if (slash == NULL)
+		if (slash == NULL) {
+			struct stat st;
+
+			/* O_PATH | O_NOFOLLOW opens a symlink itself: refused all the same */
+			if ((flags & O_PATH) && (fstat(fd, &st) != 0 || S_ISLNK(st.st_mode))) {
+				close(fd);
+				free(copy);
+				errno = EXDEV;
+				return -1;
+			}
 			break;
+		}
 		dir = fd;
 		p = slash + 1;
 	}
