@@ -301,7 +301,8 @@ routes_storage_browse(struct gw_req *r)
 		n++;
 	}
 	closedir(dir);
-	qsort(ents, n, sizeof(*ents), storage_ent_cmp);
+	if (n > 1)
+		qsort(ents, n, sizeof(*ents), storage_ent_cmp);
 	items = json_array();
 	for (size_t i = 0; i < n; i++) {
 		char *p = xasprintf("%s%s%s", rel, rel[0] ? "/" : "", ents[i].name);

@@ -156,6 +156,7 @@ test_2gib(void **state)
 	/* warm up the paths the transfer uses, then take the idle figure */
 	harness_expect(t->admin, "PUT", "/api/storage/upload?path=warm", "warm", HARNESS_CSRF, 201,
 	    &resp);
+	http_resp_free(&resp);
 	harness_expect(t->admin, "GET", "/api/storage/download?path=warm", NULL, NULL, 200, &resp);
 	http_resp_free(&resp);
 	idle_kb = tsb_rss_kb(t->gw_pid);
