@@ -44,10 +44,10 @@ for d in storaged authd metricsd gateway; do
 	start "$d" "$bin/kubarr-$d"
 done
 wait_http "$base/api/system/ready" storaged authd metricsd gateway
-unset KUBARR_DATA_DIR KUBARR_HTTP_ADDR KUBARR_RUNTIME_DIR
 pw=bench-password-1
 echo "$pw" | "$bin/kubarr-authd" create-admin --username bench --email bench@example.com \
 	--password-stdin >/dev/null || die "cannot create the user"
+unset KUBARR_DATA_DIR KUBARR_HTTP_ADDR KUBARR_RUNTIME_DIR
 cookie=$(curl -fsS -D - -o /dev/null -X POST "$base/auth/login" \
 	-d "{\"username\":\"bench\",\"password\":\"$pw\"}" |
 	awk -F'[ ;]' 'tolower($1) == "set-cookie:" && $2 ~ /^kubarr_session_0=/ { print $2 }')
@@ -67,7 +67,12 @@ for kind in client_body proxy fastcgi uwsgi scgi; do
 		temp_paths+="    ${kind}_temp_path $tmp/nginx/$kind;"$'\n'
 	fi
 done
+# the worker runs as we do (as root, nginx would switch to nobody, who cannot
+# enter the private temp dir): the same user as the gateway
+user_line=""
+((EUID == 0)) && user_line="user $(id -un) $(id -gn);"
 cat >"$tmp/nginx.conf" <<EOF
+$user_line
 daemon off;
 master_process on;
 worker_processes 1;
@@ -87,7 +92,8 @@ $temp_paths    server {
 }
 EOF
 start nginx nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx.conf"
-wait_http "http://127.0.0.1:$nginx_port/files/big.bin" nginx
+echo ok >"$root/ping"
+wait_http "http://127.0.0.1:$nginx_port/files/ping" nginx
 nginx_worker=$(children_of "${pid_of[nginx]}" | head -1)
 
 # --- measurement helpers ---------------------------------------------------------
@@ -101,8 +107,9 @@ sample_rss() {
 		sleep 0.05
 	done
 }
-declare -A peak_of=()
-# timed NAME PID CMD...: runs CMD (a curl printing its speed) while sampling PID.
+# timed NAME PID CMD...: runs CMD (a curl printing its speed) while sampling PID;
+# the peak over every run of NAME goes to $tmp/peakmax.NAME (timed runs in a
+# command substitution: a variable would not survive it).
 timed() {
 	local name=$1 pid=$2 sampler speed
 	shift 2
@@ -111,9 +118,10 @@ timed() {
 	speed=$("$@") || { kill -TERM "$sampler"; die "$name failed"; }
 	kill -TERM "$sampler"
 	wait "$sampler" 2>/dev/null || true
-	local p
-	p=$(cat "$tmp/peak.$name")
-	((p > ${peak_of[$name]:-0})) && peak_of[$name]=$p
+	local p m
+	p=$(cat "$tmp/peak.$name" 2>/dev/null || echo 0)
+	m=$(cat "$tmp/peakmax.$name" 2>/dev/null || echo 0)
+	((p > m)) && echo "$p" >"$tmp/peakmax.$name"
 	echo "$speed"
 }
 mibs() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
@@ -154,16 +162,17 @@ for d in storaged authd metricsd gateway nginx; do
 	alive "$d" || { show_log "$d"; die "$d died during the run"; }
 done
 
+peak() { cat "$tmp/peakmax.$1" 2>/dev/null || echo "?"; }
 host="$ncpu cores, $(uname -r), loopback, one stream, ${BENCH_SIZE_MB} MiB file from the page cache, best of $BENCH_ROUNDS"
 report() {
 	echo "Measured $(date -u +%Y-%m-%d) with \`tests/bench/storage.sh\` ($host)."
 	echo
 	echo "| transfer | MiB/s (best) | all rounds MiB/s | RSS idle → peak KiB |"
 	echo "|---|---:|---|---|"
-	echo "| nginx GET (sendfile) | $(mibs "$ngx_best") | $(for v in "${ngx_dl[@]}"; do printf '%s ' "$(mibs "$v")"; done)| worker $ngx_idle → ${peak_of[nginx_dl]:-?} |"
-	echo "| gateway GET /api/storage/download | $(mibs "$gw_best") | $(for v in "${gw_dl[@]}"; do printf '%s ' "$(mibs "$v")"; done)| $gw_idle → ${peak_of[gw_dl]:-?} |"
+	echo "| nginx GET (sendfile) | $(mibs "$ngx_best") | $(for v in "${ngx_dl[@]}"; do printf '%s ' "$(mibs "$v")"; done)| worker $ngx_idle → $(peak nginx_dl) |"
+	echo "| gateway GET /api/storage/download | $(mibs "$gw_best") | $(for v in "${gw_dl[@]}"; do printf '%s ' "$(mibs "$v")"; done)| $gw_idle → $(peak gw_dl) |"
 	echo "| dd conv=fsync (same disk) | $(mibs "$dd_best") | $(for v in "${dd_up[@]}"; do printf '%s ' "$(mibs "$v")"; done)| – |"
-	echo "| gateway PUT /api/storage/upload (+fsync, rename) | $(mibs "$gw_up_best") | $(for v in "${gw_up[@]}"; do printf '%s ' "$(mibs "$v")"; done)| $gw_idle → ${peak_of[gw_up]:-?} |"
+	echo "| gateway PUT /api/storage/upload (+fsync, rename) | $(mibs "$gw_up_best") | $(for v in "${gw_up[@]}"; do printf '%s ' "$(mibs "$v")"; done)| $gw_idle → $(peak gw_up) |"
 	echo
 	echo "Download: gateway ÷ nginx = $(ratio "$gw_best" "$ngx_best"). Upload: gateway ÷ dd = $(ratio "$gw_up_best" "$dd_best")."
 }
