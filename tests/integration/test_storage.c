@@ -11,6 +11,7 @@
  *   traversal    more than 40 hostile paths (.., absolute, encodings, NUL,
  *                control bytes, length, symlinks) x every route -> 400/403,
  *                and nothing outside the root read, created or changed
+ *   traversal_walk  the same with KUBARR_STORAGE_NO_OPENAT2 (the O_NOFOLLOW walk)
  *   mkdir_delete create_dir_all, existing -> 400, protected downloads/media,
  *                root, only empty directories, audit entries
  *   upload       create 201, replace 200, into a directory 409, missing parent
@@ -50,6 +51,8 @@ struct ts {
 	char outside[512];   /* a directory beside it that must stay untouched */
 	int users;
 };
+
+static void ts_gateway_env(struct ts *t, const char *key, const char *value);
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -606,6 +609,41 @@ test_traversal(void **state)
 	http_resp_free(&resp);
 }
 
+/* The same suite with the fallback walk (KUBARR_STORAGE_NO_OPENAT2=true, what
+ * a kernel without openat2 gets): every symlink refused, plain paths served. */
+static void
+test_traversal_walk(void **state)
+{
+	struct ts *t = *state;
+	struct http_resp resp = {0};
+
+	ts_plant_links(t);
+	ts_gateway_env(t, "KUBARR_STORAGE_NO_OPENAT2", "true");
+	for (size_t i = 0; i < sizeof(ts_hostile) / sizeof(ts_hostile[0]); i++) {
+		char *q = ts_enc(ts_hostile[i], strlen(ts_hostile[i]));
+
+		ts_hostile_all(t, q, ts_hostile[i], strlen(ts_hostile[i]));
+		free(q);
+	}
+	for (size_t i = 0; i < sizeof(ts_hostile_raw) / sizeof(ts_hostile_raw[0]); i++)
+		ts_hostile_all(t, ts_hostile_raw[i], NULL, 0);
+	/* links that stay inside are refused too; plain paths work */
+	assert_int_equal(ts_get(t, "/api/storage/download?path=in_link", NULL, NULL, &resp), 403);
+	assert_int_equal(ts_get(t, "/api/storage/browse?path=in_dir", NULL, NULL, &resp), 403);
+	assert_int_equal(ts_get(t, "/api/storage/download?path=sub%2Ffile.txt", NULL, NULL, &resp),
+	    200);
+	assert_string_equal(resp.body, "inside");
+	assert_int_equal(ts_req(t->admin, "POST", "/api/storage/mkdir", "{\"path\":\"walk/a\"}",
+	    &resp), 200);
+	assert_int_equal(ts_req(t->admin, "PUT", "/api/storage/upload?path=walk%2Fa%2Ff", "w", &resp),
+	    201);
+	assert_int_equal(ts_req(t->admin, "DELETE", "/api/storage/delete?path=walk%2Fa%2Ff", NULL,
+	    &resp), 200);
+	ts_gateway_env(t, "KUBARR_STORAGE_NO_OPENAT2", NULL);
+	assert_int_equal(ts_get(t, "/api/storage/download?path=in_link", NULL, NULL, &resp), 200);
+	http_resp_free(&resp);
+}
+
 /* ---- mkdir and delete ------------------------------------------------------------ */
 
 static void
@@ -966,6 +1004,7 @@ main(void)
 		T(test_download),
 		T(test_symlinks),
 		T(test_traversal),
+		T(test_traversal_walk),
 		T(test_mkdir_delete),
 		T(test_upload),
 		T(test_abort),
