@@ -36,6 +36,11 @@ struct gateway {
 	struct auth_proxy *proxies;        /* KUBARR_TRUSTED_PROXIES (auth.c) */
 	size_t nproxies;
 	atomic_ullong auth_checks, auth_denied, csrf_refused;
+	/* media storage (routes_storage*.c) */
+	const char *storage_root;        /* KUBARR_STORAGE_PATH */
+	bool storage_root_configured;    /* set explicitly, not the default */
+	bool storage_walk;               /* KUBARR_STORAGE_NO_OPENAT2: the O_NOFOLLOW walk */
+	uint64_t upload_max_bytes;       /* KUBARR_UPLOAD_MAX_BYTES, 0: no limit */
 };
 
 extern const char *const gateway_backend_names[GW_BACKEND_COUNT];

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "gateway.h"
 #include "log.h"
 #include "router.h"
 #include "timeutil.h"
@@ -197,6 +198,48 @@ gw_http_dispatch(struct gw_req *r)
 	r->route->handler(r);
 }
 
+/* A ROUTE_F_STREAM_BODY request after its first call.  The checks and the
+ * handler run when the first piece (or the end) arrives, the piece left
+ * unconsumed while the connection is suspended; then the sink takes the body
+ * piece by piece, nothing buffered here.  MHD 0.9.75 accepts a response only
+ * before the body or after all of it, so an answer set mid-body (401, 403,
+ * 413 counted, a write error) waits while the rest is read and dropped, up to
+ * GW_STREAM_DRAIN_MAX bytes; beyond that the connection is closed unanswered. */
+#define GW_STREAM_DRAIN_MAX (16u << 20)
+
+static enum MHD_Result
+gw_http_stream(struct gw_req *r, const char *data, size_t *size)
+{
+	if (!r->dispatched) {
+		r->dispatched = true;
+		gw_http_dispatch(r);
+		if (r->suspended)
+			return MHD_YES;   /* MHD keeps the piece and calls again after resume */
+	}
+	if (r->suspended)
+		r->suspended = false; /* resumed: the handler or sink->end has run */
+	if (r->resp == NULL && r->sink == NULL)
+		gw_respond_detail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error");
+	if (*size > 0) {
+		if (r->resp != NULL) {  /* answered: drop the rest of the body */
+			r->body_len += *size;
+			*size = 0;
+			return r->body_len <= GW_STREAM_DRAIN_MAX ? MHD_YES : MHD_NO;
+		}
+		if (r->sink->chunk(r, data, *size) != 0)
+			r->body_len = 0;  /* the answer is set; drain from here */
+		*size = 0;
+		return MHD_YES;
+	}
+	if (r->resp == NULL && !r->body_ended) {
+		r->body_ended = true;
+		r->sink->end(r);
+		if (r->suspended)
+			return MHD_YES;
+	}
+	return gw_http_queue(r);
+}
+
 static enum MHD_Result
 gw_http_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -217,8 +260,29 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		*con_cls = r;
 		atomic_fetch_add(&h->requests, 1);
 		atomic_fetch_add(&h->in_flight, 1);
+		if (strcmp(method, MHD_HTTP_METHOD_PUT) == 0) {
+			/* only PUT routes stream their body today: the rest skip this match */
+			char allow[8];
+
+			if (router_match(r, method, url, allow, sizeof(allow)) == ROUTER_FOUND &&
+			    (r->route->flags & ROUTE_F_STREAM_BODY))
+				r->stream = true;
+			r->route = NULL;  /* matched again (and fully) at dispatch */
+			free(r->path_params_buf);
+			r->path_params_buf = NULL;
+		}
 		clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (r->stream) {
+			/* before the body is the one moment a refusal can go out at once */
+			if (clen != NULL && h->gw->upload_max_bytes > 0 &&
+			    strtoull(clen, NULL, 10) > h->gw->upload_max_bytes) {
+				gw_respond_detail(r, MHD_HTTP_CONTENT_TOO_LARGE,
+				    "Upload larger than KUBARR_UPLOAD_MAX_BYTES");
+				return gw_http_queue(r);
+			}
+			return MHD_YES;
+		}
 		if (clen != NULL && strtoull(clen, NULL, 10) > h->lim.max_body_bytes) {
 			gw_respond_detail(r, MHD_HTTP_CONTENT_TOO_LARGE, "Request body too large");
 			return gw_http_queue(r);
@@ -226,6 +290,8 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		/* Mark only: queueing on the first call makes MHD 0.9.75 close the connection. */
 		return MHD_YES;
 	}
+	if (r->stream)
+		return gw_http_stream(r, upload_data, upload_data_size);
 	if (*upload_data_size > 0) {
 		if (r->body_len + *upload_data_size > h->lim.max_body_bytes) {
 			*upload_data_size = 0;
@@ -269,6 +335,8 @@ gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		    (long long)(time_mono_us() - r->start_us),
 		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
 	}
+	if (r->sink != NULL)
+		r->sink->release(r);
 	if (r->resp != NULL)
 		MHD_destroy_response(r->resp);
 	free(r->body);

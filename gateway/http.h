@@ -17,6 +17,19 @@
 struct gateway;
 struct route;
 struct gw_principal;
+struct gw_req;
+
+/* A streamed request body (routes with ROUTE_F_STREAM_BODY): the handler,
+ * run after the session and permission checks, either answers at once or sets
+ * r->sink (and its state in r->hctx) to take the body.  chunk gets every piece
+ * as it arrives (0, or -1 with an answer set: the rest is discarded); end runs
+ * once after the last piece and answers (it may start an async round); release
+ * always runs when the request is over, completed or aborted. */
+struct gw_body_sink {
+	int (*chunk)(struct gw_req *r, const char *data, size_t len);
+	void (*end)(struct gw_req *r);
+	void (*release)(struct gw_req *r);
+};
 
 #define GW_MAX_PARAMS 4
 
@@ -32,6 +45,11 @@ struct gw_req {
 	char *body;
 	size_t body_len;
 	bool body_too_large;
+	/* ROUTE_F_STREAM_BODY */
+	bool stream;                       /* the route takes its body as a stream */
+	bool dispatched;                   /* checks and handler have run */
+	bool body_ended;
+	const struct gw_body_sink *sink;
 	/* the answer */
 	struct MHD_Response *resp;
 	unsigned status;

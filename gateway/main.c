@@ -7,7 +7,10 @@
  *          connections suspended while a backend answers: no HTTP thread ever
  *          blocks).  A backend that is down gives 503 + Retry-After at once.
  * Keeps:   nothing but its sockets; runs as an unprivileged user. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -34,6 +37,12 @@ static struct config_var gateway_vars[] = {
 	    .help = "one log line per HTTP request"},
 	{.name = "KUBARR_CHANNEL", .kind = CONFIG_STR, .def = "stable",
 	    .help = "release channel reported by /api/system/version"},
+	{.name = "KUBARR_STORAGE_PATH", .kind = CONFIG_PATH, .def = "${KUBARR_DATA_DIR}/storage",
+	    .help = "root of the media file browser; nothing outside it is ever reachable"},
+	{.name = "KUBARR_UPLOAD_MAX_BYTES", .kind = CONFIG_INT, .def = "107374182400", .min = 0,
+	    .max = INT64_MAX, .help = "largest upload, PUT /api/storage/upload (413 beyond; 0: no limit)"},
+	{.name = "KUBARR_STORAGE_NO_OPENAT2", .kind = CONFIG_BOOL, .def = "false",
+	    .help = "resolve storage paths with the O_NOFOLLOW walk (no symlinks at all) even where openat2 exists"},
 	{.name = "KUBARR_TRUSTED_PROXIES", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
 	    .help = "proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated"},
 };
@@ -87,6 +96,12 @@ gateway_start(struct daemon *d, char **err_r)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		lim.threads = n > 0 ? (unsigned)n : 1;
 	}
+	gw->storage_root = config_str(&d->cfg, "KUBARR_STORAGE_PATH");
+	gw->storage_root_configured = getenv("KUBARR_STORAGE_PATH") != NULL;
+	gw->storage_walk = config_bool(&d->cfg, "KUBARR_STORAGE_NO_OPENAT2");
+	gw->upload_max_bytes = (uint64_t)config_int(&d->cfg, "KUBARR_UPLOAD_MAX_BYTES");
+	if (!gw->storage_root_configured && mkdir(gw->storage_root, 0775) != 0 && errno != EEXIST)
+		log_warn("storage: cannot create %s", gw->storage_root);
 	if (auth_open(gw, config_str(&d->cfg, "KUBARR_TRUSTED_PROXIES"), err_r) != 0)
 		return -1;
 	if (gateway_backends_open(gw, err_r) != 0)

@@ -9,6 +9,7 @@
 #include "xmalloc.h"
 
 #define C ROUTE_F_COOKIE
+#define S ROUTE_F_STREAM_BODY
 
 /* The API.  Keep it sorted by path; one line per route. */
 static const struct route router_routes[] = {
@@ -24,6 +25,14 @@ static const struct route router_routes[] = {
 	{"GET", "/api/networking/stats", "networking.view", routes_metrics_stats, "rates per namespace", 0},
 	{"GET", "/api/networking/topology", "networking.view", routes_metrics_topology, "nodes and edges", 0},
 	{"GET", "/api/networking/ws", "networking.view", routes_metrics_ws, "WebSocket: network_metrics every second", 0},
+	/* media storage: the gateway resolves beneath the root and streams; storaged audits */
+	{"GET", "/api/storage/browse", "storage.view", routes_storage_browse, "directory listing (?path=), dirs first", 0},
+	{"DELETE", "/api/storage/delete", "storage.delete", routes_storage_delete, "a file or an empty directory (?path=)", 0},
+	{"GET", "/api/storage/download", "storage.download", routes_storage_download, "file bytes (?path=), Range, HEAD, ETag", 0},
+	{"GET", "/api/storage/file-info", "storage.view", routes_storage_file_info, "FileInfo of one path (?path=)", 0},
+	{"POST", "/api/storage/mkdir", "storage.write", routes_storage_mkdir, "create a directory and its parents {path}", 0},
+	{"GET", "/api/storage/stats", "storage.view", routes_storage_stats, "disk total, used, free (statvfs)", 0},
+	{"PUT", "/api/storage/upload", "storage.write", routes_storage_upload, "streamed upload (?path=), temp file + rename", S},
 	{"GET", "/api/system/health", ROUTE_PUBLIC, routes_system_health, "status, ready, setup_required", 0},
 	{"GET", "/api/system/ready", ROUTE_PUBLIC, routes_system_ready, "every backend answers", 0},
 	{"GET", "/api/system/version", ROUTE_PUBLIC, routes_system_version, "build information", 0},

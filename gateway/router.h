@@ -14,6 +14,10 @@ typedef void (*route_handler_fn)(struct gw_req *r);
 
 /* flags */
 #define ROUTE_F_COOKIE 0x1u  /* public, but acts on the session cookies: CSRF applies */
+/* The body is not buffered (nor limited by KUBARR_HTTP_MAX_BODY_BYTES): the
+ * checks and the handler run when the first piece (or the end) arrives, and
+ * the handler takes the body through a struct gw_body_sink (http.h). */
+#define ROUTE_F_STREAM_BODY 0x2u
 
 struct route {
 	const char *method;

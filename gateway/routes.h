@@ -59,4 +59,13 @@ void routes_2fa_disable(struct gw_req *r);
 void routes_2fa_status(struct gw_req *r);
 void routes_2fa_codes(struct gw_req *r);
 
+/* routes_storage.c, routes_storage_io.c: the media file browser */
+void routes_storage_browse(struct gw_req *r);
+void routes_storage_stats(struct gw_req *r);
+void routes_storage_file_info(struct gw_req *r);
+void routes_storage_mkdir(struct gw_req *r);
+void routes_storage_delete(struct gw_req *r);
+void routes_storage_download(struct gw_req *r);
+void routes_storage_upload(struct gw_req *r);
+
 #endif
