@@ -49,6 +49,27 @@ void routes_auth_register(struct gw_req *r);
 void routes_users_me(struct gw_req *r);
 void routes_users_me_password(struct gw_req *r);
 
+/* routes_setup.c, routes_setup_bootstrap.c: /api/setup (public, sealed once
+ * an admin exists).  _open reads nothing but its arguments and starts the
+ * bootstrap WebSocket hub (before HTTP starts); _shutdown ends a bootstrap run
+ * and closes the WebSockets (before HTTP stops); _close frees it all (after). */
+int gateway_setup_open(struct gateway *gw, const char *browse_prefix, const char *backup_url,
+    char **err_r);
+void gateway_setup_shutdown(struct gateway *gw);
+void gateway_setup_close(struct gateway *gw);
+void routes_setup_required(struct gw_req *r);
+void routes_setup_status(struct gw_req *r);
+void routes_setup_generate_credentials(struct gw_req *r);
+void routes_setup_validate_path(struct gw_req *r);
+void routes_setup_browse(struct gw_req *r);
+void routes_setup_server_get(struct gw_req *r);
+void routes_setup_server_post(struct gw_req *r);
+void routes_setup_initialize(struct gw_req *r);
+void routes_setup_bootstrap_start(struct gw_req *r);
+void routes_setup_bootstrap_status(struct gw_req *r);
+void routes_setup_bootstrap_retry(struct gw_req *r);
+void routes_setup_bootstrap_ws(struct gw_req *r);
+
 /* routes_audit.c */
 void routes_audit_list(struct gw_req *r);
 
