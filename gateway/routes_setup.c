@@ -102,9 +102,11 @@ setup_gate_finish(struct gw_req *r)
 	void (*next)(struct gw_req *) = g->next;
 	bool sealed, known = g->st == PROTO_OK, strict = g->strict;
 
-	sealed = known ? g->admin_exists : atomic_load(&s->sealed_seen);
+	/* sticky: storaged's admin_exists is refreshed just after the commit
+	 * that created the admin, so a PING racing POST /initialize can be stale */
 	if (known && g->admin_exists)
 		atomic_store(&s->sealed_seen, true);
+	sealed = atomic_load(&s->sealed_seen);
 	free(g);
 	r->hctx = NULL;
 	if (sealed) {
@@ -156,6 +158,7 @@ routes_setup_required_cb(void *arg, enum proto_status st, const struct proto_pin
 	(void)detail;
 	if (admin)
 		atomic_store(&r->gw->setup->sealed_seen, true);
+	admin = atomic_load(&r->gw->setup->sealed_seen);
 	/* storaged down or not migrated: the database is what setup waits for */
 	gw_respond_json(r, MHD_HTTP_OK, json_pack("{s:b, s:b}", "setup_required", !admin,
 	    "database_pending", st != PROTO_OK || !rep->ready));

@@ -38,7 +38,8 @@ struct gw_setup {
 	atomic_bool stopping;            /* the gateway is stopping: runs end early */
 };
 
-/* The seal (decision 12): PINGs storaged; 403 once an admin exists, else
+/* The seal (decision 12): PINGs storaged; 403 once an admin exists (or was
+ * ever seen by this gateway: the seal never reopens while it runs), else
  * next(r) runs (it may start backend calls).  When storaged cannot answer,
  * strict routes get 503; the others go on unless an admin was seen before. */
 void setup_gate(struct gw_req *r, bool strict, void (*next)(struct gw_req *r));
