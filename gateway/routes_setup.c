@@ -315,6 +315,16 @@ setup_path_norm(struct gw_req *r, const char *in, char *out, size_t outlen)
 	return 0;
 }
 
+/* Whether a resolved path lies in the resolved prefix. */
+static bool
+setup_path_inside(const char *rprefix, const char *rpath)
+{
+	size_t plen = strlen(rprefix);
+
+	return strcmp(rprefix, "/") == 0 || (strncmp(rpath, rprefix, plen) == 0 &&
+	    (rpath[plen] == '\0' || rpath[plen] == '/'));
+}
+
 /* The host path for a client path: KUBARR_HOST_BROWSE_PREFIX + path.  When it
  * exists, its resolved form must stay under the resolved prefix (a symlink
  * cannot lead out).  0, or -1 and a 400 set. */
@@ -323,7 +333,6 @@ setup_path_host(struct gw_req *r, const char *norm, char *host, size_t hostlen, 
 {
 	const char *prefix = r->gw->setup->browse_prefix;
 	char rprefix[PATH_MAX], rhost[PATH_MAX];
-	size_t plen;
 
 	if (snprintf(host, hostlen, "%s%s", prefix, strcmp(norm, "/") == 0 && prefix[0] ?
 	    "" : norm) >= (int)hostlen) {
@@ -340,9 +349,7 @@ setup_path_host(struct gw_req *r, const char *norm, char *host, size_t hostlen, 
 		    "KUBARR_HOST_BROWSE_PREFIX does not exist");
 		return -1;
 	}
-	plen = strlen(rprefix);
-	if (strcmp(rprefix, "/") != 0 && (strncmp(rhost, rprefix, plen) != 0 ||
-	    (rhost[plen] != '\0' && rhost[plen] != '/'))) {
+	if (!setup_path_inside(rprefix, rhost)) {
 		gw_respond_detail(r, MHD_HTTP_BAD_REQUEST, "Field 'path' leads outside the browsable tree");
 		return -1;
 	}
@@ -401,8 +408,8 @@ setup_browse_cmp(const void *a, const void *b)
 static void
 routes_setup_browse_next(struct gw_req *r)
 {
-	const char *q = gw_query(r, "path");
-	char norm[PATH_MAX], host[PATH_MAX];
+	const char *q = gw_query(r, "path"), *prefix = r->gw->setup->browse_prefix;
+	char norm[PATH_MAX], host[PATH_MAX], rprefix[PATH_MAX], rpath[PATH_MAX];
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -413,6 +420,8 @@ routes_setup_browse_next(struct gw_req *r)
 	if (setup_path_norm(r, q != NULL ? q : "/", norm, sizeof(norm)) != 0 ||
 	    setup_path_host(r, norm, host, sizeof(host), &exists) != 0)
 		return;
+	if (prefix[0] != '\0' && realpath(prefix, rprefix) == NULL)
+		prefix = "";   /* setup_path_host has answered the request otherwise */
 	if (!exists || (d = opendir(host)) == NULL) {
 		if (exists && errno == ENOTDIR)
 			gw_respond_detail(r, MHD_HTTP_BAD_REQUEST, "Path is not a directory");
@@ -432,6 +441,16 @@ routes_setup_browse_next(struct gw_req *r)
 				continue;
 			if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0 || !S_ISDIR(sb.st_mode))
 				continue;
+			if (de->d_type == DT_LNK || prefix[0] != '\0') {
+				/* a link is listed only when it stays in the tree */
+				char *full = xasprintf("%s/%s", host, de->d_name);
+				bool in = prefix[0] == '\0' || (realpath(full, rpath) != NULL &&
+				    setup_path_inside(rprefix, rpath));
+
+				free(full);
+				if (!in)
+					continue;
+			}
 		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 32;
