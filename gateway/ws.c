@@ -451,6 +451,7 @@ gw_ws_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char
 	struct gw_ws_client *c;
 	struct epoll_event ev = {.events = EPOLLIN};
 	int sndbuf = GW_WS_SNDBUF, fl;
+	bool welcomed;
 
 	(void)conn;
 	(void)con_cls;
@@ -484,7 +485,8 @@ gw_ws_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char
 	ws->clients = c;
 	ws->nclients++;
 	atomic_fetch_add(&ws->accepted, 1);
-	if (ws->welcome != NULL) {
+	welcomed = ws->welcome != NULL;
+	if (welcomed) {
 		/* under the lock: no broadcast can reach c before its welcome */
 		char *text = ws->welcome(ws->welcome_arg);
 
@@ -497,7 +499,7 @@ gw_ws_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char
 		}
 	}
 	pthread_mutex_unlock(&ws->lock);
-	if (ws->welcome != NULL)
+	if (welcomed)
 		gw_ws_wake(ws);
 	log_info("ws: connection opened (%zu subscribers)", ws->nclients);
 }
