@@ -459,7 +459,8 @@ routes_setup_browse_next(struct gw_req *r)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), setup_browse_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), setup_browse_cmp);
 	dirs = json_array();
 	for (size_t i = 0; i < n; i++) {
 		char *child = xasprintf("%s/%s", strcmp(norm, "/") == 0 ? "" : norm, names[i]);
