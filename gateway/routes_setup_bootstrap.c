@@ -134,16 +134,54 @@ setup_bootstrap_absorb(struct gw_setup *s, const struct proto_recs_bootstrap_ite
 
 /* ---- the runner ------------------------------------------------------------------ */
 
-/* Memory, storaged (best effort: it may be the component that is down), then
- * the WebSocket. */
+/* One component's row in storaged (best effort: storaged may be the component
+ * that is down; setup_store_all catches up once it answers). */
+static void
+setup_store(struct gw_setup *s, const char *name, const char *status, const char *message,
+    const char *error)
+{
+	struct proto_bootstrap_status_set_req req = {0};
+	struct proto_bootstrap_status_set_rep rep;
+	struct proto_reply hold = {0};
+
+	req.component = name;
+	req.status = status;
+	req.message = message;
+	req.has_message = true;
+	req.error = error;
+	req.has_error = error != NULL && error[0] != '\0';
+	if (proto_bootstrap_status_set_call_sync(s->gw->backend[GW_STORAGED], &req,
+	    s->gw->ipc_timeout_ms, &rep, &hold) != PROTO_OK) {
+		if (strcmp(status, "installing") == 0)
+			log_debug("setup: %s: status %s not stored (storaged: %s)", name, status,
+			    hold.detail != NULL ? hold.detail : "no answer");
+		else
+			log_warnx("setup: %s: status %s not stored (storaged: %s)", name, status,
+			    hold.detail != NULL ? hold.detail : "no answer");
+	}
+	proto_reply_fini(&hold);
+}
+
+/* Once the database answers: every component as memory has it (what was
+ * decided while storaged was down is not lost when the rows are read back). */
+static void
+setup_store_all(struct gw_setup *s)
+{
+	struct setup_comp copy[SETUP_NCOMP];
+
+	pthread_mutex_lock(&s->lock);
+	memcpy(copy, s->comps, sizeof(copy));
+	pthread_mutex_unlock(&s->lock);
+	for (int i = 0; i < SETUP_NCOMP; i++)
+		setup_store(s, copy[i].name, copy[i].status, copy[i].message, copy[i].error);
+}
+
+/* Memory, storaged, then the WebSocket. */
 static void
 setup_comp_set(struct gw_setup *s, int i, const char *status, const char *message,
     const char *error, const char *event, int progress)
 {
 	struct setup_comp *c = &s->comps[i];
-	struct proto_bootstrap_status_set_req req = {0};
-	struct proto_bootstrap_status_set_rep rep;
-	struct proto_reply hold = {0};
 	json_t *msg;
 
 	pthread_mutex_lock(&s->lock);
@@ -151,17 +189,7 @@ setup_comp_set(struct gw_setup *s, int i, const char *status, const char *messag
 	snprintf(c->message, sizeof(c->message), "%s", message);
 	snprintf(c->error, sizeof(c->error), "%s", error != NULL ? error : "");
 	pthread_mutex_unlock(&s->lock);
-	req.component = c->name;
-	req.status = status;
-	req.message = message;
-	req.has_message = true;
-	req.error = error;
-	req.has_error = error != NULL;
-	if (proto_bootstrap_status_set_call_sync(s->gw->backend[GW_STORAGED], &req,
-	    s->gw->ipc_timeout_ms, &rep, &hold) != PROTO_OK)
-		log_warnx("setup: %s: status %s not stored (storaged: %s)", c->name, status,
-		    hold.detail != NULL ? hold.detail : "no answer");
-	proto_reply_fini(&hold);
+	setup_store(s, c->name, status, message, error);
 	msg = json_pack("{s:s, s:s, s:s}", "type", event, "component", c->name, "message", message);
 	if (progress >= 0)
 		json_object_set_new(msg, "progress", json_integer(progress));
@@ -228,6 +256,7 @@ setup_run_database(struct gw_setup *s)
 				setup_comp_set(s, SETUP_DATABASE, "healthy",
 				    "storaged is reachable and its database is migrated", NULL,
 				    "component_completed", 100);
+				setup_store_all(s);
 				setup_broadcast(s, json_pack("{s:s, s:s}", "type", "database_connected",
 				    "message", "Database connected"));
 				return;

@@ -12,6 +12,10 @@
  *   metrics    metricsd stopped: metrics fails with its reason, the others
  *              are healthy, complete stays false; metricsd back + retry/metrics
  *              -> healthy and bootstrap_complete
+ *   database   storaged stopped: required says database_pending, browse is
+ *              503 (it cannot tell whether setup is sealed), the run reports
+ *              component_progress then component_failed for database; storaged
+ *              back + retry/database -> database_connected
  *   backup     KUBARR_BACKUP_URL set: backup is reported failed (continuous
  *              backup is not implemented), honestly
  */
@@ -310,6 +314,70 @@ test_metrics_down(void **state)
 }
 
 static void
+test_database_down(void **state)
+{
+	struct harness *h = t_start(NULL);
+	struct http_client *c;
+	struct http_resp resp = {0};
+	char head[2048];
+	json_t *j;
+	int fd;
+
+	(void)state;
+	assert_int_equal(harness_client_new(h, &c), 0);
+	assert_int_equal(harness_kill(h, "storaged", SIGTERM), 0);
+	harness_expect(c, "GET", "/api/setup/required", NULL, NULL, 200, &resp);
+	j = http_resp_json(&resp);
+	assert_true(json_is_true(json_object_get(j, "setup_required")));
+	assert_true(json_is_true(json_object_get(j, "database_pending")));
+	http_resp_free(&resp);
+	harness_expect(c, "GET", "/api/setup/browse", NULL, NULL, 503, &resp);
+	assert_non_null(http_resp_header(&resp, "Retry-After"));
+	http_resp_free(&resp);
+
+	fd = ws_client_open(h, T_WS, NULL, 0, head, sizeof(head));
+	if (fd < 0)
+		fail_msg("handshake: %s", head);
+	json_decref(t_frame(fd));   /* initial_status */
+	t_start_run(c, true);
+	j = t_until(fd, "component_progress", "database");
+	assert_true(json_is_integer(json_object_get(j, "progress")));
+	assert_true(json_integer_value(json_object_get(j, "progress")) > 0);
+	assert_true(json_integer_value(json_object_get(j, "progress")) <= 100);
+	json_decref(j);
+	j = t_until(fd, "component_failed", "database");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "storaged"));
+	json_decref(j);
+	json_decref(t_until(fd, "component_completed", "backup"));
+	j = t_status(c, &resp);   /* from the gateway's memory: storaged is down */
+	t_components(json_object_get(j, "components"), "failed", "healthy", "healthy");
+	assert_true(json_is_false(json_object_get(j, "complete")));
+	http_resp_free(&resp);
+
+	assert_int_equal(harness_restart(h, "storaged"), 0);
+	for (long until = harness_now_ms() + 10000;; usleep(100000)) {
+		bool ok;
+
+		harness_expect(c, "POST", "/api/setup/bootstrap/retry/database", NULL, NULL, 0, &resp);
+		ok = resp.status == 200;
+		http_resp_free(&resp);
+		if (ok)
+			break;
+		if (harness_now_ms() > until)
+			fail_msg("retry never started");
+	}
+	json_decref(t_until(fd, "database_connected", NULL));
+	json_decref(t_until(fd, "bootstrap_complete", NULL));
+	j = t_status(c, &resp);
+	t_components(json_object_get(j, "components"), "healthy", "healthy", "healthy");
+	http_resp_free(&resp);
+	close(fd);
+	http_client_free(&c);
+	assert_int_equal(harness_finish(h), 0);
+	harness_free(&h);
+}
+
+static void
 test_backup_configured(void **state)
 {
 	struct harness *h = t_start("file:///var/backups/kubarr");
@@ -348,6 +416,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run),
 		cmocka_unit_test(test_metrics_down),
+		cmocka_unit_test(test_database_down),
 		cmocka_unit_test(test_backup_configured),
 	};
 
