@@ -22,6 +22,9 @@ int gateway_metrics_open(struct gateway *gw, char **err_r);
 void gateway_metrics_shutdown(struct gateway *gw);
 void gateway_metrics_close(struct gateway *gw);
 void gateway_metrics_stats(struct gateway *gw, struct proto_stats *st);
+/* METRICS_SNAPSHOTs received from metricsd so far (the setup bootstrap's
+ * "publishing" check). */
+int64_t gateway_metrics_snapshots(struct gateway *gw);
 /* A published METRICS_SNAPSHOT as the WebSocket's JSON text (malloc'd), or NULL. */
 char *routes_metrics_ws_frame(nng_msg *msg);
 void routes_metrics_stats(struct gw_req *r);

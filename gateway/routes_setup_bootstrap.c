@@ -5,7 +5,8 @@
  * deployed, and reported with their real state:
  *   database  storaged answers PING as ready and lists bootstrap_status (its
  *             schema is migrated); then database_connected
- *   metrics   metricsd answers PING as ready
+ *   metrics   metricsd answers PING as ready and a snapshot it publishes
+ *             reaches the gateway within SETUP_PUBLISH_WAIT_MS
  *   backup    healthy and "not configured" while KUBARR_BACKUP_URL is unset;
  *             failed when it is set (continuous backup is not implemented yet)
  * A run is one joinable thread (blocking IPC with deadlines, never on an HTTP
@@ -35,6 +36,8 @@ static const char *const setup_comp_names[SETUP_NCOMP][2] = {
 
 #define SETUP_DB_TRIES 10
 #define SETUP_TRY_PAUSE_MS 500
+/* metricsd publishes every KUBARR_METRICS_INTERVAL_MS (1 s by default) */
+#define SETUP_PUBLISH_WAIT_MS 5000
 
 /* ---- rendering (s->lock held) ------------------------------------------------- */
 
@@ -284,9 +287,25 @@ setup_run_metrics(struct gw_setup *s)
 	    "component_started", -1);
 	for (int t = 1; t <= 3; t++) {
 		if (setup_ping_ready(s, GW_METRICSD, why, sizeof(why))) {
-			setup_comp_set(s, SETUP_METRICS, "healthy", "metricsd is collecting metrics",
-			    NULL, "component_completed", 100);
-			return;
+			/* and its snapshots reach the gateway */
+			int64_t n0 = gateway_metrics_snapshots(s->gw);
+
+			setup_comp_set(s, SETUP_METRICS, "installing",
+			    "metricsd answers; waiting for a published snapshot", NULL,
+			    "component_progress", 50);
+			for (int w = 0; w < SETUP_PUBLISH_WAIT_MS / 50; w++) {
+				if (gateway_metrics_snapshots(s->gw) > n0) {
+					setup_comp_set(s, SETUP_METRICS, "healthy",
+					    "metricsd answers and publishes snapshots", NULL,
+					    "component_completed", 100);
+					return;
+				}
+				if (!setup_sleep_ms(s, 50))
+					return;
+			}
+			snprintf(why, sizeof(why), "metricsd answers but published no snapshot in %d s",
+			    SETUP_PUBLISH_WAIT_MS / 1000);
+			break;
 		}
 		if (t < 3 && !setup_sleep_ms(s, SETUP_TRY_PAUSE_MS))
 			return;
