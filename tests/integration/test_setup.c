@@ -8,8 +8,11 @@
  *               user_created and system_setting_changed
  *   bad_input   400 for malformed JSON, a non-object body, wrong types,
  *               missing fields, a short password, a bad username or email, a
- *               relative or ".." storage path, initialize before /server;
+ *               relative or ".." storage path, initialize before /server, a
+ *               body over KUBARR_HTTP_MAX_BODY_BYTES (413);
  *               nothing is written (still no admin, still no server)
+ *   race        two POST /initialize at once: exactly one admin (the other
+ *               answer is 409 or 403)
  *   sealed      once an admin exists: every setup route that changes or
  *               reveals anything answers 403 (required stays open and says
  *               setup_required false); an admin made outside setup seals too
@@ -20,6 +23,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,6 +355,19 @@ test_bad_input(void **state)
 	t_bad(c, "GET", "/api/setup/browse?path=..", NULL, "absolute");
 	t_bad(c, "GET", "/api/setup/browse?path=/./x", NULL, "'.'");
 
+	{
+		/* oversize: 413 before any handler runs */
+		size_t n = 1100 * 1024;
+		char *big = malloc(n + 64);
+
+		assert_non_null(big);
+		memcpy(big, "{\"admin_username\":\"", 19);
+		memset(big + 19, 'a', n);
+		strcpy(big + 19 + n, "\"}");
+		harness_expect(c, "POST", "/api/setup/initialize", big, NULL, 413, &resp);
+		http_resp_free(&resp);
+		free(big);
+	}
 	/* nothing was written */
 	t_expect_unsealed(c);
 	harness_expect(c, "GET", "/api/setup/server", NULL, NULL, 200, &resp);
@@ -359,6 +376,67 @@ test_bad_input(void **state)
 	harness_expect(c, "POST", "/api/setup/bootstrap/retry/helm", NULL, NULL, 404, &resp);
 	http_resp_free(&resp);
 
+	http_client_free(&c);
+	assert_int_equal(harness_finish(h), 0);
+	harness_free(&h);
+}
+
+/* ---- race ------------------------------------------------------------------------ */
+
+struct t_racer {
+	struct harness *h;
+	const char *body;
+	long status;
+};
+
+static void *
+t_race_one(void *arg)
+{
+	struct t_racer *r = arg;
+	struct http_client *c;
+	struct http_resp resp = {0};
+
+	if (harness_client_new(r->h, &c) != 0)
+		return NULL;
+	if (http_client_request(c, "POST", "/api/setup/initialize", r->body, NULL, &resp) == 0)
+		r->status = resp.status;
+	http_resp_free(&resp);
+	http_client_free(&c);
+	return NULL;
+}
+
+static void
+test_race(void **state)
+{
+	struct harness *h = t_start();
+	struct http_client *c;
+	struct t_racer r[2] = {
+		{h, "{\"admin_username\":\"alice\",\"admin_email\":\"a@example.org\","
+		    "\"admin_password\":\"alice-password\"}", 0},
+		{h, "{\"admin_username\":\"bob\",\"admin_email\":\"b@example.org\","
+		    "\"admin_password\":\"bob-password\"}", 0},
+	};
+	pthread_t t[2];
+	long st1 = 0, st2 = 0;
+	int ok = 0;
+
+	(void)state;
+	assert_int_equal(harness_client_new(h, &c), 0);
+	t_server_post(c, "media box", "/srv/media");
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, t_race_one, &r[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		if (r[i].status == 200)
+			ok++;
+		else if (r[i].status != 409 && r[i].status != 403)
+			fail_msg("racer %d: status %ld", i, r[i].status);
+	}
+	assert_int_equal(ok, 1);
+	/* exactly the winner can log in */
+	assert_int_equal((harness_login(h, c, "alice", "alice-password", &st1) == 0) +
+	    (harness_login(h, c, "bob", "bob-password", &st2) == 0), 1);
 	http_client_free(&c);
 	assert_int_equal(harness_finish(h), 0);
 	harness_free(&h);
@@ -437,6 +515,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_run),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_race),
 		cmocka_unit_test(test_sealed),
 		cmocka_unit_test(test_sealed_by_other_admin),
 	};
