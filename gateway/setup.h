@@ -44,6 +44,12 @@ struct gw_setup {
  * strict routes get 503; the others go on unless an admin was seen before. */
 void setup_gate(struct gw_req *r, bool strict, void (*next)(struct gw_req *r));
 
+/* routes_setup_paths.c: an absolute client path without "." or ".." segments,
+ * "//" collapsed, no trailing "/" (except "/").  0, or -1 and a 400 whose
+ * detail names `field`. */
+int setup_path_norm(struct gw_req *r, const char *field, const char *in, char *out,
+    size_t outlen);
+
 /* routes_setup_bootstrap.c */
 int setup_bootstrap_open(struct gw_setup *s, char **err_r);
 void setup_bootstrap_shutdown(struct gw_setup *s);

@@ -311,7 +311,7 @@ test_bad_input(void **state)
 	t_bad(c, "POST", "/api/setup/server", "{\"name\":\"x\",\"storage_path\":\"srv/media\"}",
 	    "'storage_path'");
 	t_bad(c, "POST", "/api/setup/server", "{\"name\":\"x\",\"storage_path\":\"/srv/../etc\"}",
-	    "'..'");
+	    "'storage_path' must not contain '.' or '..'");
 	harness_expect(c, "GET", "/api/setup/server", NULL, NULL, 200, &resp);
 	assert_string_equal(resp.body, "null");   /* nothing written */
 	http_resp_free(&resp);
