@@ -33,6 +33,7 @@ struct gateway {
 	int ipc_timeout_ms;
 	const char *channel;
 	struct gw_metrics *metrics;   /* routes_metrics.c */
+	struct gw_setup *setup;       /* routes_setup*.c */
 	struct auth_proxy *proxies;        /* KUBARR_TRUSTED_PROXIES (auth.c) */
 	size_t nproxies;
 	atomic_ullong auth_checks, auth_denied, csrf_refused;

@@ -45,6 +45,10 @@ static struct config_var gateway_vars[] = {
 	    .help = "resolve storage paths with the O_NOFOLLOW walk (no symlinks at all) even where openat2 exists"},
 	{.name = "KUBARR_TRUSTED_PROXIES", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
 	    .help = "proxies whose X-Forwarded-For is believed: addresses or CIDRs, comma-separated"},
+	{.name = "KUBARR_HOST_BROWSE_PREFIX", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
+	    .help = "where the host's / is mounted, for the setup directory browser (empty: /)"},
+	{.name = "KUBARR_BACKUP_URL", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
+	    .help = "continuous backup target; the setup wizard reports backup as not configured without it"},
 };
 
 static void
@@ -110,6 +114,9 @@ gateway_start(struct daemon *d, char **err_r)
 		return -1;
 	if (gateway_metrics_open(gw, err_r) != 0)
 		return -1;
+	if (gateway_setup_open(gw, config_str(&d->cfg, "KUBARR_HOST_BROWSE_PREFIX"),
+	    config_str(&d->cfg, "KUBARR_BACKUP_URL"), err_r) != 0)
+		return -1;
 	if (config_parse_addr(config_str(&d->cfg, "KUBARR_HTTP_ADDR"), &host, &port) != 0) {
 		*err_r = xstrdup("KUBARR_HTTP_ADDR: not host:port");
 		return -1;
@@ -127,8 +134,10 @@ gateway_stop(struct daemon *d, int64_t deadline_us)
 	struct gateway *gw = d->ctx;
 
 	gateway_metrics_shutdown(gw);
+	gateway_setup_shutdown(gw);
 	gw_http_stop(&gw->http, deadline_us);
 	gateway_metrics_close(gw);
+	gateway_setup_close(gw);
 	proto_server_close(&gw->srv, deadline_us);
 	gateway_backends_close(gw);
 	auth_close(gw);

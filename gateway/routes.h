@@ -22,6 +22,9 @@ int gateway_metrics_open(struct gateway *gw, char **err_r);
 void gateway_metrics_shutdown(struct gateway *gw);
 void gateway_metrics_close(struct gateway *gw);
 void gateway_metrics_stats(struct gateway *gw, struct proto_stats *st);
+/* METRICS_SNAPSHOTs received from metricsd so far (the setup bootstrap's
+ * "publishing" check). */
+int64_t gateway_metrics_snapshots(struct gateway *gw);
 /* A published METRICS_SNAPSHOT as the WebSocket's JSON text (malloc'd), or NULL. */
 char *routes_metrics_ws_frame(nng_msg *msg);
 void routes_metrics_stats(struct gw_req *r);
@@ -48,6 +51,27 @@ void routes_auth_invite(struct gw_req *r);
 void routes_auth_register(struct gw_req *r);
 void routes_users_me(struct gw_req *r);
 void routes_users_me_password(struct gw_req *r);
+
+/* routes_setup.c, routes_setup_bootstrap.c: /api/setup (public, sealed once
+ * an admin exists).  _open reads nothing but its arguments and starts the
+ * bootstrap WebSocket hub (before HTTP starts); _shutdown ends a bootstrap run
+ * and closes the WebSockets (before HTTP stops); _close frees it all (after). */
+int gateway_setup_open(struct gateway *gw, const char *browse_prefix, const char *backup_url,
+    char **err_r);
+void gateway_setup_shutdown(struct gateway *gw);
+void gateway_setup_close(struct gateway *gw);
+void routes_setup_required(struct gw_req *r);
+void routes_setup_status(struct gw_req *r);
+void routes_setup_generate_credentials(struct gw_req *r);
+void routes_setup_validate_path(struct gw_req *r);
+void routes_setup_browse(struct gw_req *r);
+void routes_setup_server_get(struct gw_req *r);
+void routes_setup_server_post(struct gw_req *r);
+void routes_setup_initialize(struct gw_req *r);
+void routes_setup_bootstrap_start(struct gw_req *r);
+void routes_setup_bootstrap_status(struct gw_req *r);
+void routes_setup_bootstrap_retry(struct gw_req *r);
+void routes_setup_bootstrap_ws(struct gw_req *r);
 
 /* routes_audit.c */
 void routes_audit_list(struct gw_req *r);

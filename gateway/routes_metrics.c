@@ -207,6 +207,12 @@ gateway_metrics_close(struct gateway *gw)
 	free(gm);
 }
 
+int64_t
+gateway_metrics_snapshots(struct gateway *gw)
+{
+	return gw->metrics != NULL ? atomic_load(&gw->metrics->snapshots) : 0;
+}
+
 void
 gateway_metrics_stats(struct gateway *gw, struct proto_stats *st)
 {

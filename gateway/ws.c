@@ -52,6 +52,8 @@ struct gw_ws {
 	int epfd, evfd;
 	pthread_t thread;
 	bool running, closed;
+	gw_ws_welcome_fn welcome;          /* see gw_ws_set_welcome */
+	void *welcome_arg;
 	atomic_llong accepted, dropped_slow, closed_count, frames, bytes;
 };
 
@@ -449,6 +451,7 @@ gw_ws_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char
 	struct gw_ws_client *c;
 	struct epoll_event ev = {.events = EPOLLIN};
 	int sndbuf = GW_WS_SNDBUF, fl;
+	bool welcomed;
 
 	(void)conn;
 	(void)con_cls;
@@ -482,7 +485,22 @@ gw_ws_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char
 	ws->clients = c;
 	ws->nclients++;
 	atomic_fetch_add(&ws->accepted, 1);
+	welcomed = ws->welcome != NULL;
+	if (welcomed) {
+		/* under the lock: no broadcast can reach c before its welcome */
+		char *text = ws->welcome(ws->welcome_arg);
+
+		if (text != NULL) {
+			struct gw_ws_frame *f = gw_ws_frame_new(WS_OP_TEXT, text, strlen(text));
+
+			gw_ws_client_push(ws, c, f);
+			gw_ws_frame_unref(f);
+			free(text);
+		}
+	}
 	pthread_mutex_unlock(&ws->lock);
+	if (welcomed)
+		gw_ws_wake(ws);
 	log_info("ws: connection opened (%zu subscribers)", ws->nclients);
 }
 
@@ -545,6 +563,15 @@ gw_ws_accept(struct gw_ws *ws, struct gw_req *r)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
 	MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
 	gw_respond(r, MHD_HTTP_SWITCHING_PROTOCOLS, resp, 0);
+}
+
+void
+gw_ws_set_welcome(struct gw_ws *ws, gw_ws_welcome_fn fn, void *arg)
+{
+	pthread_mutex_lock(&ws->lock);
+	ws->welcome = fn;
+	ws->welcome_arg = arg;
+	pthread_mutex_unlock(&ws->lock);
 }
 
 void

@@ -41,6 +41,12 @@ void gw_ws_shutdown(struct gw_ws *ws);
 void gw_ws_free(struct gw_ws **ws);
 /* Handshake: sets r's response (101 + upgrade, or 400/426/503). */
 void gw_ws_accept(struct gw_ws *ws, struct gw_req *r);
+/* Optional: a message for each new client alone, queued before any broadcast
+ * reaches it (e.g. the bootstrap WebSocket's initial_status).  fn returns a
+ * malloc'd text or NULL; it runs under the hub's lock, so it must not call
+ * back into the hub (render from the caller's state, then return). */
+typedef char *(*gw_ws_welcome_fn)(void *arg);
+void gw_ws_set_welcome(struct gw_ws *ws, gw_ws_welcome_fn fn, void *arg);
 /* Queues one text message for every client (copied once). */
 void gw_ws_broadcast(struct gw_ws *ws, const char *text, size_t len);
 size_t gw_ws_clients(struct gw_ws *ws);
