@@ -105,17 +105,18 @@ routes_settings_list(struct gw_req *r)
 	}
 }
 
-/* Only public keys answer; any other key is "not found" (decision 9). */
+/* Only public keys answer: reading another key is "not found" (decision 9),
+ * writing one is a bad request (API.md Settings). */
 static const struct settings_known *
-settings_path_key(struct gw_req *r)
+settings_path_key(struct gw_req *r, unsigned status)
 {
 	const struct settings_known *k = r->nparams > 0 ? settings_find(r->params[0]) : NULL;
 	char msg[160];
 
 	if (k == NULL) {
-		snprintf(msg, sizeof(msg), "Setting '%.64s' not found", r->nparams > 0 ?
-		    r->params[0] : "");
-		gw_respond_detail(r, MHD_HTTP_NOT_FOUND, msg);
+		snprintf(msg, sizeof(msg), status == MHD_HTTP_NOT_FOUND ? "Setting '%.64s' not found" :
+		    "Unknown setting '%.64s'", r->nparams > 0 ? r->params[0] : "");
+		gw_respond_detail(r, status, msg);
 	}
 	return k;
 }
@@ -141,7 +142,7 @@ settings_get_cb(void *arg, enum proto_status st, const struct proto_setting_get_
 void
 routes_settings_get(struct gw_req *r)
 {
-	const struct settings_known *k = settings_path_key(r);
+	const struct settings_known *k = settings_path_key(r, MHD_HTTP_NOT_FOUND);
 	struct proto_setting_get_req req = {0};
 
 	if (k == NULL)
@@ -179,7 +180,7 @@ settings_set_cb(void *arg, enum proto_status st, const struct proto_setting_set_
 void
 routes_settings_set(struct gw_req *r)
 {
-	const struct settings_known *k = settings_path_key(r);
+	const struct settings_known *k = settings_path_key(r, MHD_HTTP_BAD_REQUEST);
 	struct proto_setting_set_req req = {0};
 	json_t *b;
 
