@@ -15,6 +15,7 @@ static const struct route router_routes[] = {
 	{"GET", "/api/audit", "audit.view", routes_audit_list, "audit log page with filters", 0},
 	{"POST", "/api/audit/clear", "audit.manage", routes_audit_clear, "delete entries older than {days?=90}", 0},
 	{"GET", "/api/audit/stats", "audit.view", routes_audit_stats, "totals, top actions, recent failures", 0},
+	{"GET", "/api/docs", ROUTE_PUBLIC, routes_openapi_docs, "this API as a page (renders openapi.json)", 0},
 	{"GET", "/api/health", ROUTE_PUBLIC, routes_system_health_text, "liveness: text OK", 0},
 	/* metrics (metricsd) */
 	{"GET", "/api/monitoring/vm/app/{app}", "monitoring.view", routes_metrics_vm_app, "one app's history (?duration=)", 0},
@@ -26,6 +27,7 @@ static const struct route router_routes[] = {
 	{"GET", "/api/networking/stats", "networking.view", routes_metrics_stats, "rates per namespace", 0},
 	{"GET", "/api/networking/topology", "networking.view", routes_metrics_topology, "nodes and edges", 0},
 	{"GET", "/api/networking/ws", "networking.view", routes_metrics_ws, "WebSocket: network_metrics every second", 0},
+	{"GET", "/api/openapi.json", ROUTE_PUBLIC, routes_openapi_json, "OpenAPI 3 spec generated from this table", 0},
 	{"GET", "/api/roles", "roles.view", routes_roles_list, "every role (RoleWithApps)", 0},
 	{"POST", "/api/roles", "roles.manage", routes_roles_create, "create a role {name, description?, app_names[], requires_2fa?}", 0},
 	{"GET", "/api/roles/permissions", "roles.view", routes_roles_catalogue, "the permission catalogue", 0},

@@ -82,6 +82,10 @@ void routes_roles_set_apps(struct gw_req *r);
 void routes_roles_permissions_get(struct gw_req *r);
 void routes_roles_set_permissions(struct gw_req *r);
 
+/* routes_openapi.c: the spec generated from the route table, and its page */
+void routes_openapi_json(struct gw_req *r);
+void routes_openapi_docs(struct gw_req *r);
+
 /* routes_settings.c: /api/settings, public keys only (decision 9) */
 void routes_settings_list(struct gw_req *r);
 void routes_settings_get(struct gw_req *r);

@@ -111,13 +111,12 @@ static const struct settings_known *
 settings_path_key(struct gw_req *r, unsigned status)
 {
 	const struct settings_known *k = r->nparams > 0 ? settings_find(r->params[0]) : NULL;
-	char msg[160];
 
-	if (k == NULL) {
-		snprintf(msg, sizeof(msg), status == MHD_HTTP_NOT_FOUND ? "Setting '%.64s' not found" :
-		    "Unknown setting '%.64s'", r->nparams > 0 ? r->params[0] : "");
-		gw_respond_detail(r, status, msg);
-	}
+	/* the key is not echoed: it comes from the URL and need not be UTF-8 */
+	if (k == NULL)
+		gw_respond_detail(r, status, status == MHD_HTTP_NOT_FOUND ? "Setting not found" :
+		    "Unknown setting: only registration_enabled and registration_require_approval "
+		    "can be written");
 	return k;
 }
 
