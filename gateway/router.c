@@ -48,6 +48,7 @@ static const struct route router_routes[] = {
 	{"GET", "/api/users/invites", "users.manage", routes_users_invites, "every invite", 0},
 	{"POST", "/api/users/invites", "users.manage", routes_users_invite_create, "create an invite {expires_in_days?=7}", 0},
 	{"DELETE", "/api/users/invites/{id}", "users.manage", routes_users_invite_delete, "delete an invite", 0},
+	{"DELETE", "/api/users/me", ROUTE_ANY, routes_users_me_delete, "delete own account {password}; not the last admin", 0},
 	{"GET", "/api/users/me", ROUTE_ANY, routes_users_me, "the signed-in user (UserResponse)", 0},
 	{"PATCH", "/api/users/me", ROUTE_ANY, routes_users_me_update, "change own email {email?}", 0},
 	{"POST", "/api/users/me/2fa/disable", ROUTE_ANY, routes_2fa_disable, "turn TOTP off {password}", 0},

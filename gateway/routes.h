@@ -65,6 +65,7 @@ void routes_users_approve(struct gw_req *r);
 void routes_users_reject(struct gw_req *r);
 void routes_users_password_reset(struct gw_req *r);
 void routes_users_me_update(struct gw_req *r);
+void routes_users_me_delete(struct gw_req *r);
 void routes_users_prefs_get(struct gw_req *r);
 void routes_users_prefs_set(struct gw_req *r);
 void routes_users_invites(struct gw_req *r);

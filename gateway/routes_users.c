@@ -820,3 +820,35 @@ routes_users_invite_delete(struct gw_req *r)
 	gw_async_begin(r, 1, gw_async_noop);
 	proto_invite_delete_call(USERS_STORAGED(r), &req, USERS_TIMEOUT(r), users_invite_delete_cb, r);
 }
+
+/* ---- DELETE /me (authd: password check; storaged: last-admin guard) ----------- */
+
+static void
+users_me_delete_cb(void *arg, enum proto_status st, const struct proto_auth_delete_self_rep *rep,
+    const char *detail)
+{
+	struct gw_req *r = arg;
+
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
+		gw_respond_json(r, (unsigned)rep->http, json_pack("{s:s}", "message",
+		    rep->has_message ? rep->message : "ok"));
+	gw_async_done(r);
+}
+
+void
+routes_users_me_delete(struct gw_req *r)
+{
+	struct proto_auth_delete_self_req req = {0};
+	json_t *b = json_body_object(r);
+
+	if (b == NULL)
+		return;
+	if (json_body_str(r, b, "password", true, &req.password, NULL) != 0) {
+		json_decref(b);
+		return;
+	}
+	AUTH_CLIENT_FILL(req, r);
+	gw_async_begin(r, 1, gw_async_noop);
+	proto_auth_delete_self_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), users_me_delete_cb, r);
+	json_decref(b);
+}

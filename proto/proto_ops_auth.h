@@ -25,6 +25,7 @@
 	X(610, AUTH_PASSWORD_CHANGE, auth_password_change, "authd", "change one's own password")  \
 	X(611, AUTH_HASH, auth_hash, "authd", "hash a new password (argon2id)")                   \
 	X(612, AUTH_SET_PASSWORD, auth_set_password, "authd", "admin reset of another user's password") \
+	X(613, AUTH_DELETE_SELF, auth_delete_self, "authd", "delete one's own account (password required)") \
 	X(620, TFA_SETUP, tfa_setup, "authd", "new TOTP secret, not yet enabled")                 \
 	X(621, TFA_ENABLE, tfa_enable, "authd", "enable TOTP with a code; 8 recovery codes")      \
 	X(622, TFA_DISABLE, tfa_disable, "authd", "disable TOTP (password required)")             \
@@ -178,6 +179,13 @@
 #define PROTO_AUTH_SET_PASSWORD_REP(F)                                                        \
 	PROTO_AUTH_MESSAGE_REP(F)                                                                 \
 	F(I64, revoked, "n", OPT, "sessions ended")
+
+/* AUTH_DELETE_SELF: the caller's password; refused (400) for the last active
+ * admin (storaged's guard); audited user_deleted. */
+#define PROTO_AUTH_DELETE_SELF_REQ(F)                                                         \
+	PROTO_AUTH_CLIENT(F)                                                                      \
+	F(STR, password, "pw", REQ, "the caller's password")
+#define PROTO_AUTH_DELETE_SELF_REP(F) PROTO_AUTH_MESSAGE_REP(F)
 
 #define PROTO_TFA_SETUP_REQ(F) PROTO_AUTH_CLIENT(F)
 #define PROTO_TFA_SETUP_REP(F)                                                                \

@@ -77,25 +77,41 @@ afx_guard(struct afx *t, const char *method, const char *path, const char *body,
 /* The newest audit entry with `action` and resource_id (NULL: any), written
  * by the admin with the client's address and User-Agent.  New reference. */
 static inline json_t *
-afx_audit(struct afx *t, const char *action, const char *resource_id)
+afx_audit_any(struct afx *t, const char *action, const char *resource_id)
 {
 	char path[256];
 	json_t *j, *logs, *e = NULL;
 	size_t i;
 
 	snprintf(path, sizeof(path), "/api/audit?action=%s&per_page=100", action);
-	j = afx_req(t->admin, "GET", path, NULL, 200);
-	logs = json_object_get(j, "logs");
-	json_array_foreach(logs, i, e) {
-		const char *rid = json_string_value(json_object_get(e, "resource_id"));
+	/* the gateway's entries are written before it answers; authd's (password
+	 * reset, self-deletion) are fire-and-forget: poll for up to 2 s */
+	for (int tries = 0;; tries++) {
+		j = afx_req(t->admin, "GET", path, NULL, 200);
+		logs = json_object_get(j, "logs");
+		json_array_foreach(logs, i, e) {
+			const char *rid = json_string_value(json_object_get(e, "resource_id"));
 
-		if (resource_id == NULL || (rid != NULL && strcmp(rid, resource_id) == 0))
+			if (resource_id == NULL || (rid != NULL && strcmp(rid, resource_id) == 0))
+				break;
+		}
+		if (e != NULL && i < json_array_size(logs))
 			break;
+		json_decref(j);
+		if (tries == 100)
+			fail_msg("no audit entry %s for %s", action, resource_id ? resource_id : "*");
+		usleep(20000);
 	}
-	if (e == NULL || i == json_array_size(logs))
-		fail_msg("no audit entry %s for %s", action, resource_id ? resource_id : "*");
 	json_incref(e);
 	json_decref(j);
+	return e;
+}
+
+static inline json_t *
+afx_audit(struct afx *t, const char *action, const char *resource_id)
+{
+	json_t *e = afx_audit_any(t, action, resource_id);
+
 	assert_int_equal(json_integer_value(json_object_get(e, "user_id")), t->admin_id);
 	assert_string_equal(json_string_value(json_object_get(e, "username")), HARNESS_ADMIN_USER);
 	assert_non_null(json_string_value(json_object_get(e, "ip_address")));

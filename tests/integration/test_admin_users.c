@@ -85,6 +85,7 @@ test_guard(void **state)
 	afx_guard(t, "POST", "/api/users/1/reject", NULL, "users.manage");
 	afx_guard(t, "PATCH", "/api/users/1/password", "{}", "users.reset_password");
 	afx_guard(t, "PATCH", "/api/users/me", "{}", NULL);
+	afx_guard(t, "DELETE", "/api/users/me", "{}", NULL);
 	afx_guard(t, "GET", "/api/users/me/preferences", NULL, NULL);
 	afx_guard(t, "PATCH", "/api/users/me/preferences", "{}", NULL);
 }
@@ -430,6 +431,48 @@ test_me(void **state)
 }
 
 static void
+test_me_delete(void **state)
+{
+	struct afx *t = *state;
+	char name[64], rid[24];
+	struct http_client *c = NULL;
+	json_t *u, *d;
+	int64_t id;
+	long st = 0;
+
+	/* the only admin cannot delete itself, even with the right password */
+	afx_err(t->admin, "DELETE", "/api/users/me", "{\"password\":\"" HARNESS_ADMIN_PASSWORD
+	    "\"}", 400, "last administrator");
+	json_decref(afx_req(t->admin, "GET", "/api/users/me", NULL, 200));
+
+	u = u_create(t, "gone", "", name, sizeof(name));
+	id = json_integer_value(json_object_get(u, "id"));
+	json_decref(u);
+	assert_int_equal(harness_client_new(t->h, &c), 0);
+	assert_int_equal(harness_login(t->h, c, name, "password-123", &st), 0);
+	afx_err(c, "DELETE", "/api/users/me", "{\"password\":\"wrong-password\"}", 400,
+	    "incorrect");
+	afx_err(c, "DELETE", "/api/users/me", "{}", 400, "'password'");
+	afx_err(c, "DELETE", "/api/users/me", "{\"password\":1}", 400, "'password'");
+	afx_err(c, "DELETE", "/api/users/me", NULL, 400, "body");
+	json_decref(afx_req(c, "GET", "/api/users/me", NULL, 200));  /* still there */
+	u = afx_req(c, "DELETE", "/api/users/me", "{\"password\":\"password-123\"}", 200);
+	assert_true(json_is_string(json_object_get(u, "message")));
+	json_decref(u);
+	afx_err(c, "GET", "/api/users/me", NULL, 401, NULL);
+	assert_int_not_equal(harness_login(t->h, c, name, "password-123", &st), 0);
+	http_client_free(&c);
+	snprintf(rid, sizeof(rid), "%lld", (long long)id);
+	d = afx_audit_any(t, "user_deleted", rid);
+	assert_int_equal(json_integer_value(json_object_get(d, "user_id")), id);
+	assert_true(json_is_true(json_object_get(json_object_get(d, "details"), "self")));
+	assert_string_equal(json_string_value(json_object_get(d, "user_agent")), AFX_UA);
+	json_decref(d);
+	snprintf(rid, sizeof(rid), "/api/users/%lld", (long long)id);
+	afx_err(t->admin, "GET", rid, NULL, 404, NULL);
+}
+
+static void
 test_invites(void **state)
 {
 	struct afx *t = *state;
@@ -512,6 +555,7 @@ main(void)
 		AFX_T(test_delete),
 		AFX_T(test_reset),
 		AFX_T(test_me),
+		AFX_T(test_me_delete),
 		AFX_T(test_invites),
 	};
 	const char *filter = getenv("KUBARR_TEST_FILTER");
