@@ -158,6 +158,17 @@ test_create(void **state)
 	    "\"role_ids\":[999999]}", 400, "role 999999 not found");
 	snprintf(body, sizeof(body), U_CREATE, name, "other", "");
 	afx_err(t->admin, "POST", "/api/users", body, 400, NULL);  /* duplicate username */
+	{
+		/* oversize: 413 before any handler runs */
+		size_t big = 2u << 20;
+		char *huge = malloc(big + 64);
+
+		snprintf(huge, 64, "{\"username\":\"bigbody\",\"email\":\"");
+		memset(huge + strlen(huge), 'a', big);
+		strcpy(huge + big, "@x.org\",\"password\":\"password-123\"}");
+		afx_err(t->admin, "POST", "/api/users", huge, 413, "too large");
+		free(huge);
+	}
 	a = afx_req(t->admin, "GET", "/api/users?limit=1000", NULL, 200);
 	assert_int_equal(json_array_size(a), n);
 	json_decref(a);
