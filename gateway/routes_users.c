@@ -94,18 +94,144 @@ users_json(const struct proto_rec_user *u, const struct proto_recs_role_ref *ref
 	    routes_admin_strs_json(&u->allowed_apps));
 }
 
+/* A page of users is the API's largest answer (100 UserResponse objects, about
+ * 40 KB): written straight into one buffer, the same JSON users_json() builds,
+ * without a jansson tree (a profile showed the tree's allocations as half the
+ * gateway's CPU on GET /api/users). */
+struct users_buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+users_buf_put(struct users_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap = b->cap ? b->cap * 2 : 4096;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+users_buf_lit(struct users_buf *b, const char *s)
+{
+	users_buf_put(b, s, strlen(s));
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void
+users_buf_str(struct users_buf *b, const char *s)
+{
+	const char *run = s;
+
+	users_buf_put(b, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		char esc[8];
+
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		users_buf_put(b, run, (size_t)(s - run));
+		if (ch == '"')
+			users_buf_lit(b, "\\\"");
+		else if (ch == '\\')
+			users_buf_lit(b, "\\\\");
+		else {
+			snprintf(esc, sizeof(esc), "\\u%04x", ch);
+			users_buf_lit(b, esc);
+		}
+		run = s + 1;
+	}
+	users_buf_put(b, run, (size_t)(s - run));
+	users_buf_put(b, "\"", 1);
+}
+
+static void
+users_buf_strs(struct users_buf *b, const struct proto_strs *v)
+{
+	users_buf_put(b, "[", 1);
+	for (size_t i = 0; i < v->n; i++) {
+		if (i > 0)
+			users_buf_put(b, ",", 1);
+		users_buf_str(b, v->v[i]);
+	}
+	users_buf_put(b, "]", 1);
+}
+
+static void
+users_buf_user(struct users_buf *b, const struct proto_rec_user *u,
+    const struct proto_recs_role_ref *refs)
+{
+	char num[32];
+	bool first = true;
+
+	snprintf(num, sizeof(num), "{\"id\":%lld,\"username\":", (long long)u->id);
+	users_buf_lit(b, num);
+	users_buf_str(b, u->username);
+	users_buf_lit(b, ",\"email\":");
+	users_buf_str(b, u->email);
+	users_buf_lit(b, u->is_active ? ",\"is_active\":true" : ",\"is_active\":false");
+	users_buf_lit(b, u->is_approved ? ",\"is_approved\":true" : ",\"is_approved\":false");
+	users_buf_lit(b, ",\"created_at\":");
+	users_buf_str(b, u->created_at);
+	users_buf_lit(b, ",\"updated_at\":");
+	users_buf_str(b, u->updated_at);
+	users_buf_lit(b, ",\"roles\":[");
+	for (size_t i = 0; i < u->roles.n; i++)
+		for (size_t j = 0; j < refs->n; j++)
+			if (strcmp(refs->v[j].name, u->roles.v[i]) == 0) {
+				snprintf(num, sizeof(num), "%s{\"id\":%lld,\"name\":", first ? "" : ",",
+				    (long long)refs->v[j].id);
+				users_buf_lit(b, num);
+				users_buf_str(b, refs->v[j].name);
+				users_buf_lit(b, ",\"description\":");
+				if (refs->v[j].has_description)
+					users_buf_str(b, refs->v[j].description);
+				else
+					users_buf_lit(b, "null");
+				users_buf_put(b, "}", 1);
+				first = false;
+				break;
+			}
+	users_buf_lit(b, "],\"preferences\":{\"theme\":");
+	users_buf_str(b, u->theme);
+	users_buf_lit(b, "},\"permissions\":");
+	users_buf_strs(b, &u->permissions);
+	users_buf_lit(b, ",\"allowed_apps\":");
+	users_buf_strs(b, &u->allowed_apps);
+	users_buf_put(b, "}", 1);
+}
+
 static void
 users_page_answer(struct gw_req *r, enum proto_status st, const struct proto_recs_user *users,
     const struct proto_recs_role_ref *refs, const char *detail)
 {
+	struct users_buf b = {0};
+	struct MHD_Response *resp;
+
 	if (st != PROTO_OK) {
 		routes_admin_failed(r, st, detail);
+		gw_async_done(r);
+		return;
+	}
+	users_buf_put(&b, "[", 1);
+	for (size_t i = 0; i < users->n; i++) {
+		if (i > 0)
+			users_buf_put(&b, ",", 1);
+		users_buf_user(&b, &users->v[i], refs);
+	}
+	users_buf_put(&b, "]", 1);
+	resp = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(b.p);
+		gw_respond_detail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal error");
 	} else {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < users->n; i++)
-			json_array_append_new(a, users_json(&users->v[i], refs));
-		gw_respond_json(r, MHD_HTTP_OK, a);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		gw_respond(r, MHD_HTTP_OK, resp, b.len);
 	}
 	gw_async_done(r);
 }
