@@ -48,6 +48,8 @@ void routes_auth_invite(struct gw_req *r);
 void routes_auth_register(struct gw_req *r);
 void routes_users_me(struct gw_req *r);
 void routes_users_me_password(struct gw_req *r);
+void routes_users_me_delete(struct gw_req *r);
+void routes_users_password_reset(struct gw_req *r);
 
 /* routes_audit.c */
 void routes_audit_list(struct gw_req *r);
@@ -63,14 +65,14 @@ void routes_users_update(struct gw_req *r);
 void routes_users_delete(struct gw_req *r);
 void routes_users_approve(struct gw_req *r);
 void routes_users_reject(struct gw_req *r);
-void routes_users_password_reset(struct gw_req *r);
 void routes_users_me_update(struct gw_req *r);
-void routes_users_me_delete(struct gw_req *r);
 void routes_users_prefs_get(struct gw_req *r);
 void routes_users_prefs_set(struct gw_req *r);
-void routes_users_invites(struct gw_req *r);
-void routes_users_invite_create(struct gw_req *r);
-void routes_users_invite_delete(struct gw_req *r);
+
+/* routes_invites.c: /api/users/invites */
+void routes_invites_list(struct gw_req *r);
+void routes_invites_create(struct gw_req *r);
+void routes_invites_delete(struct gw_req *r);
 
 /* routes_roles.c: /api/roles */
 void routes_roles_list(struct gw_req *r);

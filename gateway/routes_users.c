@@ -1,21 +1,20 @@
-/* routes_users: /api/users (API.md 4 Users, 3.6 Invites), answered by
- * storaged; passwords are hashed by authd (AUTH_HASH) and an administrator's
- * reset goes through authd (AUTH_SET_PASSWORD), which ends the user's
- * sessions.  Every change writes its audit entry before the answer leaves.
+/* routes_users: /api/users (API.md 4 Users), answered by storaged; a new
+ * user's password is hashed by authd (AUTH_HASH).  The routes authd answers
+ * alone (own password, admin reset, DELETE /me) are in routes_auth.c, the
+ * invites in routes_invites.c.  Every change writes its audit entry before the
+ * answer leaves.
  *
  * storaged names a user's roles; the API takes role ids, so a request with
  * role_ids first reads the role list and translates (unknown id: 400). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "auth.h"
 #include "gateway.h"
 #include "json_body.h"
 #include "routes.h"
 #include "routes_admin.h"
-#include "timeutil.h"
 #include "xmalloc.h"
 
 #define USERS_TIMEOUT(r) ROUTES_ADMIN_TIMEOUT(r)
@@ -707,40 +706,6 @@ routes_users_reject(struct gw_req *r)
 	users_delete_any(r, true);
 }
 
-/* ---- PATCH /{id}/password (authd) ------------------------------------------------- */
-
-static void
-users_password_cb(void *arg, enum proto_status st, const struct proto_auth_set_password_rep *rep,
-    const char *detail)
-{
-	struct gw_req *r = arg;
-
-	if (!AUTH_CB_FAILED(r, st, rep, detail))
-		gw_respond_json(r, (unsigned)rep->http, json_pack("{s:s, s:I}", "message",
-		    rep->has_message ? rep->message : "ok", "revoked_sessions",
-		    (json_int_t)(rep->has_revoked ? rep->revoked : 0)));
-	gw_async_done(r);
-}
-
-void
-routes_users_password_reset(struct gw_req *r)
-{
-	struct proto_auth_set_password_req req = {0};
-	json_t *b;
-
-	if (routes_admin_path_id(r, 0, "user", &req.user_id) != 0 ||
-	    (b = json_body_object(r)) == NULL)
-		return;
-	if (json_body_str(r, b, "new_password", true, &req.new_password, NULL) != 0) {
-		json_decref(b);
-		return;
-	}
-	AUTH_CLIENT_FILL(req, r);
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_set_password_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), users_password_cb, r);
-	json_decref(b);
-}
-
 /* ---- /me/preferences -------------------------------------------------------------- */
 
 static void
@@ -797,184 +762,5 @@ routes_users_prefs_set(struct gw_req *r)
 	}
 	gw_async_begin(r, 1, gw_async_noop);
 	proto_user_prefs_set_call(USERS_STORAGED(r), &req, USERS_TIMEOUT(r), users_prefs_set_cb, r);
-	json_decref(b);
-}
-
-/* ---- invites (API.md 3.6) ------------------------------------------------------ */
-
-static json_t *
-users_invite_json(const struct proto_rec_invite *v)
-{
-	return json_pack("{s:I, s:s, s:s?, s:s?, s:b, s:s?, s:s, s:s?, s:s}", "id",
-	    (json_int_t)v->id, "code", v->code, "created_by_username",
-	    v->has_created_by_username ? v->created_by_username : NULL, "used_by_username",
-	    v->has_used_by_username ? v->used_by_username : NULL, "is_used", v->is_used,
-	    "expires_at", v->has_expires_at ? v->expires_at : NULL, "created_at", v->created_at,
-	    "used_at", v->has_used_at ? v->used_at : NULL, "status", v->status);
-}
-
-static void
-users_invites_cb(void *arg, enum proto_status st, const struct proto_invite_list_rep *rep,
-    const char *detail)
-{
-	struct gw_req *r = arg;
-
-	if (st != PROTO_OK) {
-		routes_admin_failed(r, st, detail);
-	} else {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < rep->invites.n; i++)
-			json_array_append_new(a, users_invite_json(&rep->invites.v[i]));
-		gw_respond_json(r, MHD_HTTP_OK, a);
-	}
-	gw_async_done(r);
-}
-
-void
-routes_users_invites(struct gw_req *r)
-{
-	struct proto_invite_list_req req = {0};
-
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_invite_list_call(USERS_STORAGED(r), &req, USERS_TIMEOUT(r), users_invites_cb, r);
-}
-
-static void
-users_invite_create_cb(void *arg, enum proto_status st, const struct proto_invite_create_rep *rep,
-    const char *detail)
-{
-	struct gw_req *r = arg;
-	struct users_ctx *c = r->hctx;
-
-	if (st != PROTO_OK) {
-		routes_admin_failed(r, st, detail);
-	} else {
-		struct proto_rec_invite v = {.id = rep->id, .code = rep->code,
-		    .created_by_username = rep->created_by_username,
-		    .has_created_by_username = rep->has_created_by_username,
-		    .used_by_username = rep->used_by_username,
-		    .has_used_by_username = rep->has_used_by_username, .is_used = rep->is_used,
-		    .expires_at = rep->expires_at, .has_expires_at = rep->has_expires_at,
-		    .created_at = rep->created_at, .used_at = rep->used_at,
-		    .has_used_at = rep->has_used_at, .status = rep->status};
-		char d[96];
-
-		snprintf(c->rid, sizeof(c->rid), "%lld", (long long)rep->id);
-		snprintf(d, sizeof(d), "{\"expires_at\":%s%s%s}", rep->has_expires_at ? "\"" : "",
-		    rep->has_expires_at ? rep->expires_at : "null", rep->has_expires_at ? "\"" : "");
-		gw_respond_json(r, MHD_HTTP_OK, users_invite_json(&v));
-		/* the code itself is a credential: not in the audit log */
-		routes_admin_audit(r, "invite_created", "invite", c->rid, d);
-	}
-	users_ctx_free(r);
-	gw_async_done(r);
-}
-
-void
-routes_users_invite_create(struct gw_req *r)
-{
-	struct proto_invite_create_req req = {0};
-	unsigned char raw[32];
-	char code[65], exp[TIME_RFC3339_LEN];
-	int64_t days = 7;
-	json_t *b = NULL;
-
-	/* the body is optional: none (or {}) means the default 7 days */
-	if (r->body_len > 0) {
-		if ((b = json_body_object(r)) == NULL)
-			return;
-		if (json_body_int(r, b, "expires_in_days", false, &days, NULL) != 0) {
-			json_decref(b);
-			return;
-		}
-		json_decref(b);
-		if (days > 3650) {
-			gw_respond_detail(r, MHD_HTTP_BAD_REQUEST,
-			    "Field 'expires_in_days' must be at most 3650");
-			return;
-		}
-	}
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-		gw_respond_detail(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "No random bytes");
-		return;
-	}
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(code + 2 * i, 3, "%02x", raw[i]);
-	memset(raw, 0, sizeof(raw));
-	req.code = code;
-	req.created_by_id = r->principal->user_id;
-	req.has_created_by_id = true;
-	if (days > 0) {
-		time_format_rfc3339(time_wall_ms() + days * 86400000LL, exp);
-		req.expires_at = exp;
-		req.has_expires_at = true;
-	}
-	users_ctx_new(r);
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_invite_create_call(USERS_STORAGED(r), &req, USERS_TIMEOUT(r), users_invite_create_cb, r);
-}
-
-static void
-users_invite_delete_cb(void *arg, enum proto_status st, const struct proto_invite_delete_rep *rep,
-    const char *detail)
-{
-	struct gw_req *r = arg;
-	struct users_ctx *c = r->hctx;
-
-	if (st == PROTO_NOT_FOUND) {
-		gw_respond_detail(r, MHD_HTTP_NOT_FOUND, "Invite not found");
-	} else if (st != PROTO_OK) {
-		routes_admin_failed(r, st, detail);
-	} else {
-		snprintf(c->rid, sizeof(c->rid), "%lld", (long long)rep->id);
-		gw_respond_json(r, MHD_HTTP_OK, json_pack("{s:s}", "message", "Invite deleted"));
-		routes_admin_audit(r, "invite_deleted", "invite", c->rid, NULL);
-	}
-	users_ctx_free(r);
-	gw_async_done(r);
-}
-
-void
-routes_users_invite_delete(struct gw_req *r)
-{
-	struct proto_invite_delete_req req = {0};
-
-	if (routes_admin_path_id(r, 0, "invite", &req.id) != 0)
-		return;
-	users_ctx_new(r);
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_invite_delete_call(USERS_STORAGED(r), &req, USERS_TIMEOUT(r), users_invite_delete_cb, r);
-}
-
-/* ---- DELETE /me (authd: password check; storaged: last-admin guard) ----------- */
-
-static void
-users_me_delete_cb(void *arg, enum proto_status st, const struct proto_auth_delete_self_rep *rep,
-    const char *detail)
-{
-	struct gw_req *r = arg;
-
-	if (!AUTH_CB_FAILED(r, st, rep, detail))
-		gw_respond_json(r, (unsigned)rep->http, json_pack("{s:s}", "message",
-		    rep->has_message ? rep->message : "ok"));
-	gw_async_done(r);
-}
-
-void
-routes_users_me_delete(struct gw_req *r)
-{
-	struct proto_auth_delete_self_req req = {0};
-	json_t *b = json_body_object(r);
-
-	if (b == NULL)
-		return;
-	if (json_body_str(r, b, "password", true, &req.password, NULL) != 0) {
-		json_decref(b);
-		return;
-	}
-	AUTH_CLIENT_FILL(req, r);
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_auth_delete_self_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), users_me_delete_cb, r);
 	json_decref(b);
 }
