@@ -136,6 +136,8 @@ void sessions_op_revoke_others(struct authd *ad, struct proto_request *r);
 void sessions_op_switch(struct authd *ad, struct proto_request *r);
 void sessions_op_accounts(struct authd *ad, struct proto_request *r);
 void sessions_op_password(struct authd *ad, struct proto_request *r);
+void sessions_op_set_password(struct authd *ad, struct proto_request *r);
+void sessions_op_delete_self(struct authd *ad, struct proto_request *r);
 void tfa_op_setup(struct authd *ad, struct proto_request *r);        /* tfa.c */
 void tfa_op_enable(struct authd *ad, struct proto_request *r);
 void tfa_op_disable(struct authd *ad, struct proto_request *r);

@@ -67,6 +67,8 @@ static const struct {
 	{PROTO_OP_AUTH_SWITCH, sessions_op_switch},
 	{PROTO_OP_AUTH_ACCOUNTS, sessions_op_accounts},
 	{PROTO_OP_AUTH_PASSWORD_CHANGE, sessions_op_password},
+	{PROTO_OP_AUTH_SET_PASSWORD, sessions_op_set_password},
+	{PROTO_OP_AUTH_DELETE_SELF, sessions_op_delete_self},
 	{PROTO_OP_TFA_SETUP, tfa_op_setup},
 	{PROTO_OP_TFA_ENABLE, tfa_op_enable},
 	{PROTO_OP_TFA_DISABLE, tfa_op_disable},

@@ -419,3 +419,165 @@ out:
 	proto_reply_fini(&h2);
 	authn_fini(&a);
 }
+
+/* AUTH_SET_PASSWORD: an administrator sets another user's password (API.md
+ * Users, PATCH /{id}/password).  The gateway has checked the permission; it is
+ * checked again here, since this op writes a password hash. */
+void
+sessions_op_set_password(struct authd *ad, struct proto_request *r)
+{
+	struct proto_auth_set_password_req req = {0};
+	struct proto_auth_set_password_rep rep = {0};
+	struct proto_user_get_req uq = {0};
+	struct proto_user_get_rep u;
+	struct proto_user_set_password_req sq = {0};
+	struct proto_user_set_password_rep sr;
+	struct proto_reply h1 = {0}, h2 = {0};
+	char hash[PASSWORD_HASH_MAX], rid[24], details[96];
+	int64_t deadline = time_mono_us() + ad->hash_wait_ms * 1000, n;
+	enum proto_status st;
+	struct audit_rec au = {0};
+	struct authn a;
+
+	AUTHD_DECODE_OR_RETURN(auth_set_password, r, &req);
+	hash[0] = '\0';
+	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
+		AUTHD_FAIL(&rep, a.http, a.detail);
+		goto out;
+	}
+	if (!principal_has(a.p, "users.reset_password")) {
+		AUTHD_FAIL(&rep, 403, "Permission denied: users.reset_password required");
+		goto out;
+	}
+	if (req.user_id == a.p->user_id) {
+		AUTHD_FAIL(&rep, 400,
+		    "Use PATCH /api/users/me/password to change your own password");
+		goto out;
+	}
+	if (strlen(req.new_password) < PASSWORD_MIN_LEN) {
+		AUTHD_FAIL(&rep, 400, "Password must be at least 8 characters");
+		goto out;
+	}
+	uq.id = req.user_id;
+	uq.has_id = true;
+	st = proto_user_get_call_sync(ad->storaged, &uq, ad->timeout_ms, &u, &h1);
+	if (st == PROTO_NOT_FOUND) {
+		AUTHD_FAIL(&rep, 404, "User not found");
+		goto out;
+	}
+	if (st != PROTO_OK) {
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
+		goto out;
+	}
+	if (password_hash(ad->pw, req.new_password, deadline, hash) != PASSWORD_OK) {
+		AUTHD_FAIL(&rep, 503, "Too many requests at once; try again");
+		goto out;
+	}
+	sq.id = req.user_id;
+	sq.hashed_password = hash;
+	if (proto_user_set_password_call_sync(ad->storaged, &sq, ad->timeout_ms, &sr, &h2) !=
+	    PROTO_OK) {
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
+		goto out;
+	}
+	/* a reset ends every session of that user */
+	n = sessions_delete_user(ad, req.user_id, NULL);
+	snprintf(rid, sizeof(rid), "%lld", (long long)req.user_id);
+	snprintf(details, sizeof(details), "{\"reset_by_admin\":true,\"sessions_revoked\":%lld}",
+	    (long long)(n < 0 ? 0 : n));
+	au.user_id = a.p->user_id;
+	au.username = a.p->username;
+	au.action = "password_changed";
+	au.resource_type = "user";
+	au.resource_id = rid;
+	au.details = details;
+	au.ip = req.has_ip_address ? req.ip_address : NULL;
+	au.ua = req.has_user_agent ? req.user_agent : NULL;
+	au.success = true;
+	authd_audit(ad, &au);
+	rep.http = 200;
+	rep.message = "Password reset successfully";
+	rep.has_message = true;
+	rep.revoked = n < 0 ? 0 : n;
+	rep.has_revoked = true;
+out:
+	sodium_memzero(hash, sizeof(hash));
+	proto_reply(r, proto_auth_set_password_rep_msg(r->env.req_id, &rep));
+	proto_reply_fini(&h1);
+	proto_reply_fini(&h2);
+	authn_fini(&a);
+}
+
+/* AUTH_DELETE_SELF: DELETE /api/users/me {password}.  storaged refuses to
+ * delete the last active admin; the user's sessions go with the row. */
+void
+sessions_op_delete_self(struct authd *ad, struct proto_request *r)
+{
+	struct proto_auth_delete_self_req req = {0};
+	struct proto_auth_delete_self_rep rep = {0};
+	struct proto_user_get_req uq = {0};
+	struct proto_user_get_rep u;
+	struct proto_user_delete_req dq = {0};
+	struct proto_user_delete_rep dr;
+	struct proto_reply h1 = {0}, h2 = {0};
+	int64_t deadline = time_mono_us() + ad->hash_wait_ms * 1000;
+	enum password_result pr;
+	enum proto_status st;
+	struct audit_rec au = {0};
+	char rid[24];
+	struct authn a;
+
+	AUTHD_DECODE_OR_RETURN(auth_delete_self, r, &req);
+	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
+		AUTHD_FAIL(&rep, a.http, a.detail);
+		goto out;
+	}
+	uq.id = a.p->user_id;
+	uq.has_id = true;
+	uq.with_secrets = true;
+	uq.has_with_secrets = true;
+	if (proto_user_get_call_sync(ad->storaged, &uq, ad->timeout_ms, &u, &h1) != PROTO_OK ||
+	    !u.has_hashed_password) {
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
+		goto out;
+	}
+	pr = password_verify(ad->pw, req.password, u.hashed_password, deadline);
+	if (pr == PASSWORD_BUSY) {
+		AUTHD_FAIL(&rep, 503, "Too many requests at once; try again");
+		goto out;
+	}
+	if (pr != PASSWORD_OK) {
+		AUTHD_FAIL(&rep, 400, "Password is incorrect");
+		goto out;
+	}
+	dq.id = a.p->user_id;
+	st = proto_user_delete_call_sync(ad->storaged, &dq, ad->timeout_ms, &dr, &h2);
+	if (st == PROTO_CONFLICT) {
+		AUTHD_FAIL(&rep, 400, "Cannot delete the last administrator");
+		goto out;
+	}
+	if (st != PROTO_OK) {
+		AUTHD_FAIL(&rep, 503, "storaged unavailable");
+		goto out;
+	}
+	cache_drop_user(ad->cache, a.p->user_id);
+	snprintf(rid, sizeof(rid), "%lld", (long long)a.p->user_id);
+	au.user_id = a.p->user_id;
+	au.username = a.p->username;
+	au.action = "user_deleted";
+	au.resource_type = "user";
+	au.resource_id = rid;
+	au.details = "{\"self\":true}";
+	au.ip = req.has_ip_address ? req.ip_address : NULL;
+	au.ua = req.has_user_agent ? req.user_agent : NULL;
+	au.success = true;
+	authd_audit(ad, &au);
+	rep.http = 200;
+	rep.message = "Account deleted";
+	rep.has_message = true;
+out:
+	proto_reply(r, proto_auth_delete_self_rep_msg(r->env.req_id, &rep));
+	proto_reply_fini(&h1);
+	proto_reply_fini(&h2);
+	authn_fini(&a);
+}

@@ -19,6 +19,11 @@ json_body_object(struct gw_req *r)
 	if (o == NULL) {
 		snprintf(msg, sizeof(msg), "Malformed JSON at line %d, column %d: %s", e.line,
 		    e.column, e.text);
+		/* jansson's text may quote the offending bytes: keep the detail valid UTF-8
+		 * (else the error body itself cannot be rendered and the 400 becomes a 500) */
+		for (char *p = msg; *p != '\0'; p++)
+			if ((unsigned char)*p >= 0x80 || (unsigned char)*p < 0x20)
+				*p = '?';
 		gw_respond_detail(r, MHD_HTTP_BAD_REQUEST, msg);
 		return NULL;
 	}

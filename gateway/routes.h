@@ -51,6 +51,8 @@ void routes_auth_invite(struct gw_req *r);
 void routes_auth_register(struct gw_req *r);
 void routes_users_me(struct gw_req *r);
 void routes_users_me_password(struct gw_req *r);
+void routes_users_me_delete(struct gw_req *r);
+void routes_users_password_reset(struct gw_req *r);
 
 /* routes_setup.c, routes_setup_bootstrap.c: /api/setup (public, sealed once
  * an admin exists).  _open reads nothing but its arguments and starts the
@@ -75,6 +77,46 @@ void routes_setup_bootstrap_ws(struct gw_req *r);
 
 /* routes_audit.c */
 void routes_audit_list(struct gw_req *r);
+void routes_audit_stats(struct gw_req *r);
+void routes_audit_clear(struct gw_req *r);
+
+/* routes_users.c: /api/users (storaged; authd hashes and resets passwords) */
+void routes_users_list(struct gw_req *r);
+void routes_users_create(struct gw_req *r);
+void routes_users_pending(struct gw_req *r);
+void routes_users_get(struct gw_req *r);
+void routes_users_update(struct gw_req *r);
+void routes_users_delete(struct gw_req *r);
+void routes_users_approve(struct gw_req *r);
+void routes_users_reject(struct gw_req *r);
+void routes_users_me_update(struct gw_req *r);
+void routes_users_prefs_get(struct gw_req *r);
+void routes_users_prefs_set(struct gw_req *r);
+
+/* routes_invites.c: /api/users/invites */
+void routes_invites_list(struct gw_req *r);
+void routes_invites_create(struct gw_req *r);
+void routes_invites_delete(struct gw_req *r);
+
+/* routes_roles.c: /api/roles */
+void routes_roles_list(struct gw_req *r);
+void routes_roles_create(struct gw_req *r);
+void routes_roles_catalogue(struct gw_req *r);
+void routes_roles_get(struct gw_req *r);
+void routes_roles_update(struct gw_req *r);
+void routes_roles_delete(struct gw_req *r);
+void routes_roles_set_apps(struct gw_req *r);
+void routes_roles_permissions_get(struct gw_req *r);
+void routes_roles_set_permissions(struct gw_req *r);
+
+/* routes_openapi.c: the spec generated from the route table, and its page */
+void routes_openapi_json(struct gw_req *r);
+void routes_openapi_docs(struct gw_req *r);
+
+/* routes_settings.c: /api/settings, public keys only (decision 9) */
+void routes_settings_list(struct gw_req *r);
+void routes_settings_get(struct gw_req *r);
+void routes_settings_set(struct gw_req *r);
 
 /* routes_2fa.c */
 void routes_2fa_setup(struct gw_req *r);

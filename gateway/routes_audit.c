@@ -7,7 +7,10 @@
 
 #include "auth.h"
 #include "gateway.h"
+#include "json_body.h"
 #include "routes.h"
+#include "routes_admin.h"
+#include "xmalloc.h"
 
 #define STORAGED(r) ((r)->gw->backend[GW_STORAGED])
 
@@ -111,4 +114,125 @@ routes_audit_list(struct gw_req *r)
 	}
 	gw_async_begin(r, 1, gw_async_noop);
 	proto_audit_list_call(STORAGED(r), &req, r->gw->ipc_timeout_ms, routes_audit_list_cb, r);
+}
+
+/* ---- GET /api/audit/stats ------------------------------------------------------- */
+
+static void
+routes_audit_stats_cb(void *arg, enum proto_status st, const struct proto_audit_stats_rep *rep,
+    const char *detail)
+{
+	struct gw_req *r = arg;
+
+	if (st != PROTO_OK) {
+		auth_backend_failed(r, "storaged", st, detail);
+	} else {
+		json_t *top = json_array(), *fails = json_array();
+
+		for (size_t i = 0; i < rep->top_actions.n; i++)
+			json_array_append_new(top, json_pack("{s:s, s:I}", "action",
+			    rep->top_actions.v[i].key, "count", (json_int_t)rep->top_actions.v[i].val));
+		for (size_t i = 0; i < rep->recent_failures.n; i++)
+			json_array_append_new(fails, routes_audit_entry(&rep->recent_failures.v[i]));
+		gw_respond_json(r, MHD_HTTP_OK, json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+		    "total_events", (json_int_t)rep->total_events, "successful_events",
+		    (json_int_t)rep->successful_events, "failed_events",
+		    (json_int_t)rep->failed_events, "events_today", (json_int_t)rep->events_today,
+		    "events_this_week", (json_int_t)rep->events_this_week, "top_actions", top,
+		    "recent_failures", fails));
+	}
+	gw_async_done(r);
+}
+
+void
+routes_audit_stats(struct gw_req *r)
+{
+	struct proto_audit_stats_req req = {0};
+
+	gw_async_begin(r, 1, gw_async_noop);
+	proto_audit_stats_call(STORAGED(r), &req, r->gw->ipc_timeout_ms, routes_audit_stats_cb, r);
+}
+
+/* ---- POST /api/audit/clear ---------------------------------------------------------
+ * storaged deletes in batches (the writer is never held long); the gateway
+ * calls again while older entries remain. */
+
+struct routes_audit_clear {
+	uint64_t days, deleted;
+	char rid[24];
+};
+
+static void routes_audit_clear_next(struct gw_req *r);
+
+static void
+routes_audit_clear_cb(void *arg, enum proto_status st, const struct proto_audit_clear_rep *rep,
+    const char *detail)
+{
+	struct gw_req *r = arg;
+	struct routes_audit_clear *c = r->hctx;
+
+	if (st != PROTO_OK) {
+		r->hctx = NULL;
+		auth_backend_failed(r, "storaged", st, detail);
+		free(c);
+	} else {
+		c->deleted += rep->deleted;
+		if (rep->more && rep->deleted > 0) {
+			routes_audit_clear_next(r);
+		} else {
+			char msg[96], d[96];
+
+			r->hctx = NULL;
+			snprintf(msg, sizeof(msg), "Deleted %llu audit entries older than %llu days",
+			    (unsigned long long)c->deleted, (unsigned long long)c->days);
+			snprintf(d, sizeof(d), "{\"days\":%llu,\"deleted\":%llu}",
+			    (unsigned long long)c->days, (unsigned long long)c->deleted);
+			gw_respond_json(r, MHD_HTTP_OK, json_pack("{s:I, s:s}", "deleted",
+			    (json_int_t)c->deleted, "message", msg));
+			/* written after the delete, so the clear itself stays on record */
+			routes_admin_audit(r, "audit_cleared", "system", NULL, d);
+			free(c);
+		}
+	}
+	gw_async_done(r);
+}
+
+static void
+routes_audit_clear_next(struct gw_req *r)
+{
+	struct routes_audit_clear *c = r->hctx;
+	struct proto_audit_clear_req req = {0};
+
+	req.days = c->days;
+	req.has_days = true;
+	gw_async_begin(r, 1, gw_async_noop);
+	proto_audit_clear_call(STORAGED(r), &req, r->gw->ipc_timeout_ms, routes_audit_clear_cb, r);
+}
+
+void
+routes_audit_clear(struct gw_req *r)
+{
+	struct routes_audit_clear *c;
+	int64_t days = 90;
+
+	if (r->body_len > 0) {
+		json_t *b = json_body_object(r);
+
+		if (b == NULL)
+			return;
+		if (json_body_int(r, b, "days", false, &days, NULL) != 0) {
+			json_decref(b);
+			return;
+		}
+		json_decref(b);
+		if (days < 0 || days > 36500) {
+			gw_respond_detail(r, MHD_HTTP_BAD_REQUEST,
+			    "Field 'days' must be an integer from 0 to 36500");
+			return;
+		}
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->days = (uint64_t)days;
+	r->hctx = c;
+	routes_audit_clear_next(r);
 }

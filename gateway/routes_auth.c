@@ -11,6 +11,7 @@
 #include "json_body.h"
 #include "log.h"
 #include "routes.h"
+#include "routes_admin.h"
 #include "xmalloc.h"
 
 
@@ -369,5 +370,71 @@ routes_users_me_password(struct gw_req *r)
 	AUTH_CLIENT_FILL(req, r);
 	gw_async_begin(r, 1, gw_async_noop);
 	proto_auth_password_change_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), routes_users_me_password_cb, r);
+	json_decref(b);
+}
+
+/* ---- PATCH /{id}/password (authd) ------------------------------------------------- */
+
+static void
+users_password_cb(void *arg, enum proto_status st, const struct proto_auth_set_password_rep *rep,
+    const char *detail)
+{
+	struct gw_req *r = arg;
+
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
+		gw_respond_json(r, (unsigned)rep->http, json_pack("{s:s, s:I}", "message",
+		    rep->has_message ? rep->message : "ok", "revoked_sessions",
+		    (json_int_t)(rep->has_revoked ? rep->revoked : 0)));
+	gw_async_done(r);
+}
+
+void
+routes_users_password_reset(struct gw_req *r)
+{
+	struct proto_auth_set_password_req req = {0};
+	json_t *b;
+
+	if (routes_admin_path_id(r, 0, "user", &req.user_id) != 0 ||
+	    (b = json_body_object(r)) == NULL)
+		return;
+	if (json_body_str(r, b, "new_password", true, &req.new_password, NULL) != 0) {
+		json_decref(b);
+		return;
+	}
+	AUTH_CLIENT_FILL(req, r);
+	gw_async_begin(r, 1, gw_async_noop);
+	proto_auth_set_password_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), users_password_cb, r);
+	json_decref(b);
+}
+
+/* ---- DELETE /me (authd: password check; storaged: last-admin guard) ----------- */
+
+static void
+users_me_delete_cb(void *arg, enum proto_status st, const struct proto_auth_delete_self_rep *rep,
+    const char *detail)
+{
+	struct gw_req *r = arg;
+
+	if (!AUTH_CB_FAILED(r, st, rep, detail))
+		gw_respond_json(r, (unsigned)rep->http, json_pack("{s:s}", "message",
+		    rep->has_message ? rep->message : "ok"));
+	gw_async_done(r);
+}
+
+void
+routes_users_me_delete(struct gw_req *r)
+{
+	struct proto_auth_delete_self_req req = {0};
+	json_t *b = json_body_object(r);
+
+	if (b == NULL)
+		return;
+	if (json_body_str(r, b, "password", true, &req.password, NULL) != 0) {
+		json_decref(b);
+		return;
+	}
+	AUTH_CLIENT_FILL(req, r);
+	gw_async_begin(r, 1, gw_async_noop);
+	proto_auth_delete_self_call(AUTH_AUTHD(r), &req, AUTH_TIMEOUT(r), users_me_delete_cb, r);
 	json_decref(b);
 }

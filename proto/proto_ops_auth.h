@@ -24,6 +24,8 @@
 	X(609, AUTH_REGISTER, auth_register, "authd", "self-registration, with or without invite") \
 	X(610, AUTH_PASSWORD_CHANGE, auth_password_change, "authd", "change one's own password")  \
 	X(611, AUTH_HASH, auth_hash, "authd", "hash a new password (argon2id)")                   \
+	X(612, AUTH_SET_PASSWORD, auth_set_password, "authd", "admin reset of another user's password") \
+	X(613, AUTH_DELETE_SELF, auth_delete_self, "authd", "delete one's own account (password required)") \
 	X(620, TFA_SETUP, tfa_setup, "authd", "new TOTP secret, not yet enabled")                 \
 	X(621, TFA_ENABLE, tfa_enable, "authd", "enable TOTP with a code; 8 recovery codes")      \
 	X(622, TFA_DISABLE, tfa_disable, "authd", "disable TOTP (password required)")             \
@@ -166,6 +168,24 @@
 #define PROTO_AUTH_HASH_REP(F)                                                                \
 	PROTO_AUTH_OUTCOME(F)                                                                     \
 	F(STR, hash, "hs", OPT, "argon2id hash")
+
+/* AUTH_SET_PASSWORD: the caller (cookies) needs users.reset_password and may
+ * not name itself; the user's sessions all end; audited password_changed with
+ * the acting admin. */
+#define PROTO_AUTH_SET_PASSWORD_REQ(F)                                                        \
+	PROTO_AUTH_CLIENT(F)                                                                      \
+	F(I64, user_id, "i", REQ, "whose password")                                               \
+	F(STR, new_password, "new", REQ, "8 or more characters")
+#define PROTO_AUTH_SET_PASSWORD_REP(F)                                                        \
+	PROTO_AUTH_MESSAGE_REP(F)                                                                 \
+	F(I64, revoked, "n", OPT, "sessions ended")
+
+/* AUTH_DELETE_SELF: the caller's password; refused (400) for the last active
+ * admin (storaged's guard); audited user_deleted. */
+#define PROTO_AUTH_DELETE_SELF_REQ(F)                                                         \
+	PROTO_AUTH_CLIENT(F)                                                                      \
+	F(STR, password, "pw", REQ, "the caller's password")
+#define PROTO_AUTH_DELETE_SELF_REP(F) PROTO_AUTH_MESSAGE_REP(F)
 
 #define PROTO_TFA_SETUP_REQ(F) PROTO_AUTH_CLIENT(F)
 #define PROTO_TFA_SETUP_REP(F)                                                                \

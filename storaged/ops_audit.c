@@ -208,8 +208,14 @@ ops_audit_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	ops_audit_where(req, where, sizeof(where));
 	memset(&rep, 0, sizeof(rep));
 
-	/* the filters vary, so these two are prepared per call (not cached) */
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM audit_logs%s", where);
+	/* the filters vary, so these two are prepared per call (not cached); with no
+	 * filter or the action alone, the total comes from audit_counts (0002) */
+	if (!req->has_user_id && !req->has_resource_type && !req->has_success &&
+	    !req->has_from && !req->has_to && !req->has_search)
+		snprintf(sql, sizeof(sql), "SELECT COALESCE(SUM(n), 0) FROM audit_counts%s",
+		    req->has_action ? " WHERE action = ?2" : "");
+	else
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM audit_logs%s", where);
 	if ((rc = sqlite3_prepare_v2(ctx->c->db, sql, -1, &st, NULL)) != SQLITE_OK)
 		return op_sqlite_fail(ctx, rc);
 	ops_audit_bind(st, req);
@@ -244,12 +250,12 @@ ops_audit_list(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	return PROTO_OK;
 }
 
-static const char ops_audit_sql_count[] = "SELECT COUNT(*) FROM audit_logs";
+static const char ops_audit_sql_count[] = "SELECT COALESCE(SUM(n), 0) FROM audit_counts";
 static const char ops_audit_sql_count_ok[] = "SELECT COUNT(*) FROM audit_logs WHERE success = 1";
 static const char ops_audit_sql_count_since[] =
     "SELECT COUNT(*) FROM audit_logs WHERE timestamp >= ?";
 static const char ops_audit_sql_top[] =
-    "SELECT action, COUNT(*) AS n FROM audit_logs GROUP BY action ORDER BY n DESC, action LIMIT 10";
+    "SELECT action, n FROM audit_counts WHERE n > 0 ORDER BY n DESC, action LIMIT 10";
 static const char ops_audit_sql_failures[] =
     "SELECT " OPS_AUDIT_COLUMNS " FROM audit_logs WHERE success = 0"
     " ORDER BY timestamp DESC, id DESC LIMIT 10";
