@@ -548,6 +548,8 @@ users_update_send(struct gw_req *r)
 	struct proto_user_update_req req = {0};
 
 	req.id = c->id;
+	req.username = c->username;
+	req.has_username = c->username != NULL;
 	req.email = c->email;
 	req.has_email = c->has_email;
 	req.is_active = c->is_active;
@@ -638,14 +640,17 @@ routes_users_me_update(struct gw_req *r)
 		json_decref(b);
 		return;
 	}
-	if (has_username && strcmp(username, r->principal->username) != 0) {
-		/* storaged keeps usernames stable (sessions, audit and invites name them) */
-		gw_respond_detail(r, MHD_HTTP_BAD_REQUEST, "Field 'username' cannot be changed");
+	if (has_username && strlen(username) < 3) {
+		gw_respond_detail(r, MHD_HTTP_BAD_REQUEST,
+		    "Field 'username' must be at least 3 characters");
 		json_decref(b);
 		return;
 	}
 	c = users_ctx_new(r);
 	c->id = r->principal->user_id;
+	/* sessions, invites and the audit log refer to the user by id: a rename is safe */
+	if (has_username && strcmp(username, r->principal->username) != 0)
+		c->username = xstrdup(username);
 	c->email = has_email ? xstrdup(email) : NULL;
 	c->has_email = has_email;
 	json_decref(b);

@@ -125,6 +125,7 @@
  * when it would leave no active, approved admin. */
 #define PROTO_USER_UPDATE_REQ(F)                                                  \
 	F(I64, id, "i", REQ, "user id")                                               \
+	F(STR, username, "u", OPT, "new username (3-64 of [A-Za-z0-9._-], unique)")   \
 	F(STR, email, "e", OPT, "new email")                                          \
 	F(BOOL, is_active, "a", OPT, "may sign in")                                   \
 	F(BOOL, is_approved, "ap", OPT, "approved")                                   \

@@ -16,7 +16,8 @@ static const char users_sql_insert[] =
     " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
 static const char users_sql_update[] =
     "UPDATE users SET email = COALESCE(?2, email), is_active = COALESCE(?3, is_active),"
-    " is_approved = COALESCE(?4, is_approved), updated_at = ?5 WHERE id = ?1";
+    " is_approved = COALESCE(?4, is_approved), updated_at = ?5,"
+    " username = COALESCE(?6, username) WHERE id = ?1";
 static const char users_sql_delete[] = "DELETE FROM users WHERE id = ?";
 static const char users_sql_password[] =
     "UPDATE users SET hashed_password = ?2, updated_at = ?3 WHERE id = ?1";
@@ -106,6 +107,9 @@ ops_user_update(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	if (req->has_email && !users_valid_email(req->email))
 		return op_fail(ctx, PROTO_BAD_REQUEST,
 		    "email must contain one @ and be at most 255 characters", "email");
+	if (req->has_username && !users_valid_username(req->username))
+		return op_fail(ctx, PROTO_BAD_REQUEST,
+		    "username must be 3-64 characters [A-Za-z0-9._-]", "username");
 	if (users_count_active_admins(ctx, &before) != 0)
 		return PROTO_INTERNAL;
 	if ((st = db_stmt(ctx->c, users_sql_update)) == NULL)
@@ -118,6 +122,7 @@ ops_user_update(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	if (req->has_is_approved)
 		sqlite3_bind_int(st, 4, req->is_approved ? 1 : 0);
 	db_bind_text(st, 5, now);
+	db_bind_text(st, 6, req->has_username ? req->username : NULL);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		return users_write_fail(ctx, rc);
 	if (sqlite3_changes(ctx->c->db) == 0)

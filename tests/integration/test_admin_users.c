@@ -450,7 +450,16 @@ test_me(void **state)
 	json_decref(u);
 	snprintf(body, sizeof(body), "{\"username\":\"%s\"}", name);
 	json_decref(afx_req(c, "PATCH", "/api/users/me", body, 200));
-	afx_err(c, "PATCH", "/api/users/me", "{\"username\":\"someone-else\"}", 400, "'username'");
+	afx_err(c, "PATCH", "/api/users/me", "{\"username\":\"ab\"}", 400, "'username'");
+	afx_err(c, "PATCH", "/api/users/me", "{\"username\":\"admin\"}", 400, "username");
+	/* a rename: the session goes on (it refers to the id) and shows the new name at once */
+	snprintf(body, sizeof(body), "{\"username\":\"%s-new\"}", name);
+	u = afx_req(c, "PATCH", "/api/users/me", body, 200);
+	assert_non_null(strstr(json_string_value(json_object_get(u, "username")), "-new"));
+	json_decref(u);
+	u = afx_req(c, "GET", "/api/users/me", NULL, 200);
+	assert_non_null(strstr(json_string_value(json_object_get(u, "username")), "-new"));
+	json_decref(u);
 	afx_err(c, "PATCH", "/api/users/me", "{\"email\":\"bad\"}", 400, "'email'");
 	afx_err(c, "PATCH", "/api/users/me", "{\"email\":false}", 400, "'email'");
 	afx_err(c, "PATCH", "/api/users/me", "nope", 400, "Malformed JSON");
