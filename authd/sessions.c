@@ -342,6 +342,41 @@ out:
 	cookies_jar_fini(&jar);
 }
 
+/* Hashes `password`, stores it, ends the user's sessions (all but keep_sid).
+ * 0 with *revoked_r, or -1 with *http_r and *detail_r. */
+static int
+sessions_store_password(struct authd *ad, int64_t user_id, const char *password,
+    const char *keep_sid, int64_t *revoked_r, int *http_r, const char **detail_r)
+{
+	struct proto_user_set_password_req sq = {0};
+	struct proto_user_set_password_rep sr;
+	struct proto_reply hold = {0};
+	char hash[PASSWORD_HASH_MAX];
+	enum proto_status st;
+	int64_t n;
+
+	if (password_hash(ad->pw, password, time_mono_us() + ad->hash_wait_ms * 1000, hash) !=
+	    PASSWORD_OK) {
+		*http_r = 503;
+		*detail_r = "Too many requests at once; try again";
+		return -1;
+	}
+	sq.id = user_id;
+	sq.hashed_password = hash;
+	st = proto_user_set_password_call_sync(ad->storaged, &sq, ad->timeout_ms, &sr, &hold);
+	proto_reply_fini(&hold);
+	sodium_memzero(hash, sizeof(hash));
+	if (st != PROTO_OK) {
+		*http_r = 503;
+		*detail_r = "storaged unavailable";
+		return -1;
+	}
+	/* Decision 2: a new password ends the other sessions (an admin reset: all) */
+	n = sessions_delete_user(ad, user_id, keep_sid);
+	*revoked_r = n < 0 ? 0 : n;
+	return 0;
+}
+
 void
 sessions_op_password(struct authd *ad, struct proto_request *r)
 {
@@ -349,17 +384,15 @@ sessions_op_password(struct authd *ad, struct proto_request *r)
 	struct proto_auth_password_change_rep rep = {0};
 	struct proto_user_get_req uq = {0};
 	struct proto_user_get_rep u;
-	struct proto_user_set_password_req sq = {0};
-	struct proto_user_set_password_rep sr;
 	struct proto_reply h1 = {0}, h2 = {0};
-	char hash[PASSWORD_HASH_MAX];
 	int64_t deadline = time_mono_us() + ad->hash_wait_ms * 1000, n;
 	enum password_result pr;
 	struct audit_rec au = {0};
+	const char *detail;
+	int http;
 	struct authn a;
 
 	AUTHD_DECODE_OR_RETURN(auth_password_change, r, &req);
-	hash[0] = '\0';
 	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
 		AUTHD_FAIL(&rep, a.http, a.detail);
 		goto out;
@@ -386,19 +419,11 @@ sessions_op_password(struct authd *ad, struct proto_request *r)
 		AUTHD_FAIL(&rep, 400, "Current password is incorrect");
 		goto out;
 	}
-	if (password_hash(ad->pw, req.new_password, deadline, hash) != PASSWORD_OK) {
-		AUTHD_FAIL(&rep, 503, "Too many requests at once; try again");
+	if (sessions_store_password(ad, a.p->user_id, req.new_password, a.p->sid, &n, &http,
+	    &detail) != 0) {
+		AUTHD_FAIL(&rep, http, detail);
 		goto out;
 	}
-	sq.id = a.p->user_id;
-	sq.hashed_password = hash;
-	if (proto_user_set_password_call_sync(ad->storaged, &sq, ad->timeout_ms, &sr, &h2) !=
-	    PROTO_OK) {
-		AUTHD_FAIL(&rep, 503, "storaged unavailable");
-		goto out;
-	}
-	/* Decision 2: a new password ends every other session of the user. */
-	n = sessions_delete_user(ad, a.p->user_id, a.p->sid);
 	au.user_id = a.p->user_id;
 	au.username = a.p->username;
 	au.action = "password_changed";
@@ -413,7 +438,6 @@ sessions_op_password(struct authd *ad, struct proto_request *r)
 	rep.revoked = n < 0 ? 0 : n;
 	rep.has_revoked = true;
 out:
-	sodium_memzero(hash, sizeof(hash));
 	proto_reply(r, proto_auth_password_change_rep_msg(r->env.req_id, &rep));
 	proto_reply_fini(&h1);
 	proto_reply_fini(&h2);
@@ -430,17 +454,16 @@ sessions_op_set_password(struct authd *ad, struct proto_request *r)
 	struct proto_auth_set_password_rep rep = {0};
 	struct proto_user_get_req uq = {0};
 	struct proto_user_get_rep u;
-	struct proto_user_set_password_req sq = {0};
-	struct proto_user_set_password_rep sr;
 	struct proto_reply h1 = {0}, h2 = {0};
-	char hash[PASSWORD_HASH_MAX], rid[24], details[96];
-	int64_t deadline = time_mono_us() + ad->hash_wait_ms * 1000, n;
+	char rid[24], details[96];
+	int64_t n;
 	enum proto_status st;
 	struct audit_rec au = {0};
+	const char *detail;
+	int http;
 	struct authn a;
 
 	AUTHD_DECODE_OR_RETURN(auth_set_password, r, &req);
-	hash[0] = '\0';
 	if (authn_resolve(ad, req.has_cookies ? req.cookies : NULL, &a) != 0) {
 		AUTHD_FAIL(&rep, a.http, a.detail);
 		goto out;
@@ -469,19 +492,11 @@ sessions_op_set_password(struct authd *ad, struct proto_request *r)
 		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
-	if (password_hash(ad->pw, req.new_password, deadline, hash) != PASSWORD_OK) {
-		AUTHD_FAIL(&rep, 503, "Too many requests at once; try again");
+	if (sessions_store_password(ad, req.user_id, req.new_password, NULL, &n, &http,
+	    &detail) != 0) {
+		AUTHD_FAIL(&rep, http, detail);
 		goto out;
 	}
-	sq.id = req.user_id;
-	sq.hashed_password = hash;
-	if (proto_user_set_password_call_sync(ad->storaged, &sq, ad->timeout_ms, &sr, &h2) !=
-	    PROTO_OK) {
-		AUTHD_FAIL(&rep, 503, "storaged unavailable");
-		goto out;
-	}
-	/* a reset ends every session of that user */
-	n = sessions_delete_user(ad, req.user_id, NULL);
 	snprintf(rid, sizeof(rid), "%lld", (long long)req.user_id);
 	snprintf(details, sizeof(details), "{\"reset_by_admin\":true,\"sessions_revoked\":%lld}",
 	    (long long)(n < 0 ? 0 : n));
@@ -501,7 +516,6 @@ sessions_op_set_password(struct authd *ad, struct proto_request *r)
 	rep.revoked = n < 0 ? 0 : n;
 	rep.has_revoked = true;
 out:
-	sodium_memzero(hash, sizeof(hash));
 	proto_reply(r, proto_auth_set_password_rep_msg(r->env.req_id, &rep));
 	proto_reply_fini(&h1);
 	proto_reply_fini(&h2);
