@@ -29,6 +29,7 @@
 
 #include "harness.h"
 #include "harness_auth.h"
+#include "ws_client.h"
 
 /* ---- fixture /proc: host + one app whose counters grow by themselves ------------ */
 
@@ -211,105 +212,20 @@ test_routes(void **state)
 	harness_free(&h);
 }
 
-/* ---- a WebSocket client on a raw socket ----------------------------------------- */
+/* ---- the WebSocket: tests/integration/ws_client.c on a raw socket -------------- */
 
 static int
 ws_open(struct harness *h, struct http_client *c, int rcvbuf)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	    .sin_port = htons((uint16_t)harness_http_port(h))};
-	struct timeval tv = {.tv_sec = 5};
-	char cookie[4096], req[5000], head[2048];
-	size_t n = 0;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char cookie[4096], head[2048];
+	int fd;
 
-	assert_true(fd >= 0);
-	if (rcvbuf > 0)   /* before connect, so the window stays small */
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	assert_int_equal(http_client_cookie_header(c, cookie, sizeof(cookie)), 0);
-	snprintf(req, sizeof(req),
-	    "GET /api/networking/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-	    "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-	    "Sec-WebSocket-Version: 13\r\nCookie: %s\r\n\r\n", cookie);
-	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	/* read the head byte by byte: what follows is frames */
-	while (n < sizeof(head) - 1 && (n < 4 || memcmp(head + n - 4, "\r\n\r\n", 4) != 0)) {
-		if (read(fd, head + n, 1) != 1)
-			fail_msg("WebSocket handshake: connection closed after %zu bytes", n);
-		n++;
-	}
-	head[n] = '\0';
-	if (strncmp(head, "HTTP/1.1 101", 12) != 0)
+	fd = ws_client_open(h, "/api/networking/ws", cookie, rcvbuf, head, sizeof(head));
+	if (fd < 0)
 		fail_msg("WebSocket handshake: %s", head);
 	assert_non_null(strstr(head, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
 	return fd;
-}
-
-static int
-ws_read_full(int fd, uint8_t *buf, size_t len)
-{
-	size_t n = 0;
-
-	while (n < len) {
-		ssize_t r = read(fd, buf + n, len - n);
-
-		if (r <= 0)
-			return -1;
-		n += (size_t)r;
-	}
-	return 0;
-}
-
-/* One frame: its opcode, payload NUL-terminated in a malloc'd *payload_r. */
-static int
-ws_read_frame(int fd, int *op_r, char **payload_r, size_t *len_r)
-{
-	uint8_t h[10];
-	uint64_t len;
-
-	if (ws_read_full(fd, h, 2) != 0)
-		return -1;
-	assert_int_equal(h[1] & 0x80, 0);   /* server frames are never masked */
-	assert_true(h[0] & 0x80);           /* FIN: we never fragment */
-	len = h[1] & 0x7f;
-	if (len == 126) {
-		if (ws_read_full(fd, h + 2, 2) != 0)
-			return -1;
-		len = ((uint64_t)h[2] << 8) | h[3];
-	} else if (len == 127) {
-		if (ws_read_full(fd, h + 2, 8) != 0)
-			return -1;
-		len = 0;
-		for (int i = 0; i < 8; i++)
-			len = (len << 8) | h[2 + i];
-	}
-	assert_true(len < 16 * 1024 * 1024);
-	*payload_r = malloc(len + 1);
-	if (ws_read_full(fd, (uint8_t *)*payload_r, len) != 0) {
-		free(*payload_r);
-		return -1;
-	}
-	(*payload_r)[len] = '\0';
-	*op_r = h[0] & 0x0f;
-	*len_r = len;
-	return 0;
-}
-
-static void
-ws_send(int fd, int op, const char *payload, size_t len)
-{
-	uint8_t f[200];
-	const uint8_t mask[4] = {1, 2, 3, 4};
-
-	assert_true(len <= 125);
-	f[0] = (uint8_t)(0x80 | op);
-	f[1] = (uint8_t)(0x80 | len);
-	memcpy(f + 2, mask, 4);
-	for (size_t i = 0; i < len; i++)
-		f[6 + i] = (uint8_t)payload[i] ^ mask[i % 4];
-	assert_int_equal(write(fd, f, 6 + len), (ssize_t)(6 + len));
 }
 
 static void
@@ -332,7 +248,7 @@ test_ws_frames(void **state)
 		json_t *j;
 		json_error_t jerr;
 
-		assert_int_equal(ws_read_frame(fd, &op, &p, &len), 0);
+		assert_int_equal(ws_client_read_frame(fd, &op, &p, &len), 0);
 		assert_int_equal(op, 1);
 		j = json_loads(p, 0, &jerr);
 		if (j == NULL)
@@ -350,17 +266,17 @@ test_ws_frames(void **state)
 	/* three frames at 1 s: between ~1 and ~3.5 s */
 	assert_true(harness_now_ms() - t0 >= 900 && harness_now_ms() - t0 < 3500);
 	/* Ping -> Pong (a data frame may come first) */
-	ws_send(fd, 9, "hi", 2);
+	ws_client_send(fd, 9, "hi", 2);
 	do {
-		assert_int_equal(ws_read_frame(fd, &op, &p, &len), 0);
+		assert_int_equal(ws_client_read_frame(fd, &op, &p, &len), 0);
 		if (op == 10)
 			assert_string_equal(p, "hi");
 		free(p);
 	} while (op != 10);
 	/* Close -> Close, then the server closes */
-	ws_send(fd, 8, "\x03\xe8", 2);
+	ws_client_send(fd, 8, "\x03\xe8", 2);
 	do {
-		assert_int_equal(ws_read_frame(fd, &op, &p, &len), 0);
+		assert_int_equal(ws_client_read_frame(fd, &op, &p, &len), 0);
 		free(p);
 	} while (op != 8);
 	close(fd);
@@ -407,7 +323,7 @@ test_ws_slow_client_dropped(void **state)
 	while (!t_gateway_logged(h, "ws: connection closed (slow reader") &&
 	    harness_now_ms() < until) {
 		for (int i = 0; i < 5; i++) {
-			assert_int_equal(ws_read_frame(fast, &op, &p, &len), 0);
+			assert_int_equal(ws_client_read_frame(fast, &op, &p, &len), 0);
 			free(p);
 			frames++;
 		}
@@ -424,7 +340,7 @@ test_ws_slow_client_dropped(void **state)
 	}
 	/* the reader still gets frames */
 	for (int i = 0; i < 3; i++) {
-		assert_int_equal(ws_read_frame(fast, &op, &p, &len), 0);
+		assert_int_equal(ws_client_read_frame(fast, &op, &p, &len), 0);
 		assert_int_equal(op, 1);
 		free(p);
 	}
