@@ -32,36 +32,7 @@ for t in wrk nginx curl sqlite3; do
 done
 
 # --- nginx: the HTTP reference (as in run.sh) --------------------------------------
-nginx_port=$(free_port)
-mkdir -p "$tmp/nginx"
-temp_paths=""
-for kind in client_body proxy fastcgi uwsgi scgi; do
-	opt=${kind/client_body/client-body}
-	if nginx -V 2>&1 | grep -q -- "--http-$opt-temp-path"; then
-		temp_paths+="    ${kind}_temp_path $tmp/nginx/$kind;"$'\n'
-	fi
-done
-cat >"$tmp/nginx.conf" <<NGINX
-daemon off;
-master_process on;
-worker_processes auto;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log $tmp/nginx/access.log;
-    keepalive_requests 100000000;
-$temp_paths    server {
-        listen 127.0.0.1:$nginx_port;
-        location = /json {
-            default_type application/json;
-            return 200 '{"status":"ok"}';
-        }
-    }
-}
-NGINX
-start nginx nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx.conf"
-wait_http "http://127.0.0.1:$nginx_port/json" nginx
+start_nginx auto "" "$NGINX_JSON_LOCATION" /json
 
 # --- kubarr: schema, then the data, then the daemons --------------------------------
 gw_port=$(free_port)

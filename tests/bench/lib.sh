@@ -216,3 +216,46 @@ start_onehop() {
 	start onehop "$bin/bench-onehop" "$onehop_port" "$echo_url"
 	wait_http "http://127.0.0.1:$onehop_port/" onehop echo
 }
+
+# start_nginx WORKERS HTTP_DIRECTIVES LOCATIONS READY_PATH [GLOBAL_DIRECTIVES]:
+# nginx on a free loopback port (nginx_port) with its temp paths and logs in
+# the temp dir, an access log (its default), keep-alive connections never
+# closed by count (libmicrohttpd never closes them), the given server
+# locations; waits until READY_PATH answers.
+start_nginx() {
+	local workers=$1 http_extra=$2 locations=$3 ready=$4 global=${5:-} kind opt temp_paths=""
+	nginx_port=$(free_port)
+	mkdir -p "$tmp/nginx"
+	for kind in client_body proxy fastcgi uwsgi scgi; do
+		opt=${kind/client_body/client-body}
+		if nginx -V 2>&1 | grep -q -- "--http-$opt-temp-path"; then
+			temp_paths+="    ${kind}_temp_path $tmp/nginx/$kind;"$'\n'
+		fi
+	done
+	cat >"$tmp/nginx.conf" <<NGINX
+$global
+daemon off;
+master_process on;
+worker_processes $workers;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log $tmp/nginx/access.log;
+    keepalive_requests 100000000;
+$http_extra
+$temp_paths    server {
+        listen 127.0.0.1:$nginx_port;
+$locations
+    }
+}
+NGINX
+	start nginx nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx.conf"
+	wait_http "http://127.0.0.1:$nginx_port$ready" nginx
+}
+
+# The HTTP reference's location: a static JSON answer.
+NGINX_JSON_LOCATION='        location = /json {
+            default_type application/json;
+            return 200 '"'"'{"status":"ok"}'"'"';
+        }'

@@ -58,42 +58,15 @@ root=$tmp/data/storage
 note "writing a ${BENCH_SIZE_MB} MiB file to $root"
 head -c "$((BENCH_SIZE_MB << 20))" /dev/urandom >"$root/big.bin"
 cat "$root/big.bin" >/dev/null	# into the page cache for both servers
-nginx_port=$(free_port)
-mkdir -p "$tmp/nginx"
-temp_paths=""
-for kind in client_body proxy fastcgi uwsgi scgi; do
-	opt=${kind/client_body/client-body}
-	if nginx -V 2>&1 | grep -q -- "--http-$opt-temp-path"; then
-		temp_paths+="    ${kind}_temp_path $tmp/nginx/$kind;"$'\n'
-	fi
-done
 # the worker runs as we do (as root, nginx would switch to nobody, who cannot
 # enter the private temp dir): the same user as the gateway
 user_line=""
 ((EUID == 0)) && user_line="user $(id -un) $(id -gn);"
-cat >"$tmp/nginx.conf" <<EOF
-$user_line
-daemon off;
-master_process on;
-worker_processes 1;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log $tmp/nginx/access.log;
-    sendfile on;
-    tcp_nopush on;
-$temp_paths    server {
-        listen 127.0.0.1:$nginx_port;
-        location /files/ {
-            alias $root/;
-        }
-    }
-}
-EOF
-start nginx nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx.conf"
 echo ok >"$root/ping"
-wait_http "http://127.0.0.1:$nginx_port/files/ping" nginx
+start_nginx 1 "    sendfile on;
+    tcp_nopush on;" "        location /files/ {
+            alias $root/;
+        }" /files/ping "$user_line"
 nginx_worker=$(children_of "${pid_of[nginx]}" | head -1)
 
 # --- measurement helpers ---------------------------------------------------------
