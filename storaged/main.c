@@ -8,7 +8,9 @@
  *          role, session or setting, so authd and the gateway drop caches.
  * Commands: import-pg [--force] FILE (import_pg.c): load the reference
  *          backend's PostgreSQL data dump into a new database.
- * Calls:   nobody.
+ * Sends:   notifications (notify_send.c): a thread drains the outbox over
+ *          libcurl (SMTP, HTTP) through writer tasks, never in the writer.
+ * Calls:   nobody (over IPC).
  * Keeps:   no privileges beyond its uid; files under KUBARR_DATA_DIR.
  * Ready:   only after migrations ran (it does not listen before). */
 #include <stdlib.h>
@@ -37,6 +39,24 @@ static struct config_var storaged_vars[] = {
 	    .help = "delete audit entries older than this, daily (0 keeps them forever)"},
 	{.name = "KUBARR_JOBS_FIRST_RUN_S", .kind = CONFIG_INT, .def = "60", .min = 0, .max = 86400,
 	    .help = "seconds after start before the first maintenance run"},
+	{.name = "KUBARR_NOTIFY_MAX_ATTEMPTS", .kind = CONFIG_INT, .def = "5", .min = 1, .max = 100,
+	    .help = "delivery attempts per notification before it is logged failed"},
+	{.name = "KUBARR_NOTIFY_POLL_MS", .kind = CONFIG_INT, .def = "500", .min = 10, .max = 600000,
+	    .help = "how often the sender checks the outbox for due notifications"},
+	{.name = "KUBARR_NOTIFY_TIMEOUT_MS", .kind = CONFIG_INT, .def = "10000", .min = 100,
+	    .max = 600000, .help = "time limit of one delivery (libcurl connect and transfer)"},
+	{.name = "KUBARR_NOTIFY_BACKOFF_MS", .kind = CONFIG_INT, .def = "30000", .min = 1,
+	    .max = 86400000, .help = "first retry delay; doubles per attempt, with jitter"},
+	{.name = "KUBARR_NOTIFY_BACKOFF_MAX_MS", .kind = CONFIG_INT, .def = "3600000", .min = 1,
+	    .max = 86400000, .help = "cap of the retry delay"},
+	{.name = "KUBARR_NOTIFY_TELEGRAM_URL", .kind = CONFIG_STR, .def = "https://api.telegram.org",
+	    .help = "Telegram Bot API base URL (a channel config \"url\" overrides it)"},
+	{.name = "KUBARR_NOTIFY_MESSAGEBIRD_URL", .kind = CONFIG_STR,
+	    .def = "https://rest.messagebird.com", .help = "MessageBird REST API base URL"},
+	{.name = "KUBARR_NOTIFY_NTFY_URL", .kind = CONFIG_STR, .def = "https://ntfy.sh",
+	    .help = "ntfy server base URL"},
+	{.name = "KUBARR_NOTIFY_GOTIFY_URL", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
+	    .help = "Gotify server base URL (none by default: set it or the channel's \"url\")"},
 	{.name = "KUBARR_DB_WRITE_BATCH", .kind = CONFIG_INT, .def = "256", .min = 1, .max = 65536,
 	    .help = "most write requests committed together in one transaction"},
 };
@@ -142,6 +162,22 @@ storaged_start(struct daemon *d, char **err_r)
 		};
 		sd->jobs = jobs_new(sd->writer, &jc);
 	}
+	{
+		struct notify_send_config nc = {
+			.max_attempts = (unsigned)config_int(&d->cfg, "KUBARR_NOTIFY_MAX_ATTEMPTS"),
+			.poll_ms = (unsigned)config_int(&d->cfg, "KUBARR_NOTIFY_POLL_MS"),
+			.timeout_ms = (unsigned)config_int(&d->cfg, "KUBARR_NOTIFY_TIMEOUT_MS"),
+			.backoff_base_ms = (unsigned)config_int(&d->cfg, "KUBARR_NOTIFY_BACKOFF_MS"),
+			.backoff_max_ms = (unsigned)config_int(&d->cfg, "KUBARR_NOTIFY_BACKOFF_MAX_MS"),
+			.telegram_url = config_str(&d->cfg, "KUBARR_NOTIFY_TELEGRAM_URL"),
+			.messagebird_url = config_str(&d->cfg, "KUBARR_NOTIFY_MESSAGEBIRD_URL"),
+			.ntfy_url = config_str(&d->cfg, "KUBARR_NOTIFY_NTFY_URL"),
+			.gotify_url = config_str(&d->cfg, "KUBARR_NOTIFY_GOTIFY_URL"),
+		};
+
+		if (notify_send_start(&sd->sender, sd->writer, &sd->dbc, &nc, err_r) != 0)
+			return -1;
+	}
 	ops_register(svc.handlers);
 	return proto_server_open_daemon(&sd->srv, d, 0, &svc, err_r);
 }
@@ -154,6 +190,7 @@ storaged_stop(struct daemon *d, int64_t deadline_us)
 	/* No new work; what was accepted finishes and is answered while the
 	 * socket is open; then the threads stop; only then the socket closes. */
 	proto_server_drain(sd->srv, deadline_us);
+	notify_send_stop(&sd->sender);
 	writer_stop(&sd->writer, deadline_us);
 	jobs_free(&sd->jobs);
 	readers_stop(&sd->readers);

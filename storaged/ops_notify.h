@@ -34,6 +34,13 @@
 int ops_notify_emit(struct db_conn *c, const char *event_type, const char *title,
     const char *message, const int64_t *user_ids, size_t n, int *inbox_r, int *outbox_r);
 
+/* Leases the due outbox rows (OUTBOX_TAKE's statement) on the writer's
+ * connection, oldest due first: fn sees each row with the columns id,
+ * user_id, channel_type, destination, event_type, title, message, attempts.
+ * 0 or -1 (logged). */
+int ops_notify_outbox_lease(struct db_conn *c, int64_t limit, int64_t lease_s,
+    void (*fn)(void *arg, sqlite3_stmt *row), void *arg);
+
 /* email, gotify, messagebird, ntfy, telegram, webhook */
 bool ops_notify_valid_channel(const char *s);
 /* 1-64 of [a-z0-9_.] */

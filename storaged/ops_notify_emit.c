@@ -255,6 +255,30 @@ ops_outbox_take(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	return rc == SQLITE_DONE ? PROTO_OK : op_sqlite_fail(ctx, rc);
 }
 
+int
+ops_notify_outbox_lease(struct db_conn *c, int64_t limit, int64_t lease_s,
+    void (*fn)(void *arg, sqlite3_stmt *row), void *arg)
+{
+	sqlite3_stmt *st = db_stmt(c, ops_notify_sql_take);
+	char now[25];
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	db_now(now);
+	db_bind_text(st, 1, now);
+	sqlite3_bind_int64(st, 2, limit);
+	sqlite3_bind_int64(st, 3, lease_s);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(arg, st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("notify outbox lease: %s", sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
 /* One notification_logs row; its id in *id_r. */
 static enum proto_status
 ops_notify_log(struct op_ctx *ctx, sqlite3_stmt *row, const char *status, const char *error,

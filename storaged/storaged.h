@@ -8,6 +8,7 @@
 #include "db.h"
 #include "ipc.h"
 #include "jobs.h"
+#include "notify_send.h"
 #include "readers.h"
 #include "server.h"
 #include "writer.h"
@@ -21,6 +22,7 @@ struct storaged {
 	struct proto_server *srv;
 	struct ipc_pub *events;
 	struct jobs *jobs;
+	struct notify_send *sender;
 	atomic_bool admin_exists;
 	uint64_t authd_uid;          /* the only peer allowed the secret ops */
 	int schema_from, schema_to;
