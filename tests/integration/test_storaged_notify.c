@@ -761,6 +761,16 @@ test_outbox_log(void **state)
 	expect_error(&hold, CALL(log_list, lr, lrep), PROTO_BAD_REQUEST, "limit");
 }
 
+/* storaged's own sender stays idle (it checks the outbox at start only), so
+ * these tests drive OUTBOX_TAKE and OUTBOX_RESULT alone. */
+static int
+setup(void **state)
+{
+	static const char *const env[] = {"KUBARR_NOTIFY_POLL_MS", "600000", NULL};
+
+	return storaged_fx_setup_env(state, env);
+}
+
 int
 main(void)
 {
@@ -777,7 +787,7 @@ main(void)
 	log_init("test");
 	log_set_level(getenv("KUBARR_LOG_LEVEL") && strcmp(getenv("KUBARR_LOG_LEVEL"), "debug") == 0 ?
 	    LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR);
-	rc = cmocka_run_group_tests(tests, storaged_fx_setup, storaged_fx_teardown);
+	rc = cmocka_run_group_tests(tests, setup, storaged_fx_teardown);
 	ipc_fini();
 	return rc;
 }
