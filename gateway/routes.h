@@ -134,4 +134,19 @@ void routes_storage_delete(struct gw_req *r);
 void routes_storage_download(struct gw_req *r);
 void routes_storage_upload(struct gw_req *r);
 
+/* routes_notify.c: /api/notifications (storaged's notify family) */
+void routes_notify_channels(struct gw_req *r);
+void routes_notify_channel_set(struct gw_req *r);
+void routes_notify_channel_test(struct gw_req *r);
+void routes_notify_events(struct gw_req *r);
+void routes_notify_event_set(struct gw_req *r);
+void routes_notify_prefs(struct gw_req *r);
+void routes_notify_pref_set(struct gw_req *r);
+void routes_notify_inbox(struct gw_req *r);
+void routes_notify_inbox_count(struct gw_req *r);
+void routes_notify_inbox_read(struct gw_req *r);
+void routes_notify_inbox_read_all(struct gw_req *r);
+void routes_notify_inbox_delete(struct gw_req *r);
+void routes_notify_logs(struct gw_req *r);
+
 #endif

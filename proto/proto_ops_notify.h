@@ -27,6 +27,7 @@
 	X(433, INBOX_READ_ALL, inbox_read_all, "storaged", "mark all of a user's items read")      \
 	X(434, INBOX_DELETE, inbox_delete, "storaged", "delete one of a user's items")             \
 	X(440, NOTIFY_EMIT, notify_emit, "storaged", "inbox rows and outbox rows for an enabled event") \
+	X(441, NOTIFY_TEST, notify_test, "storaged", "send a test message now; success verifies the user's matching destination") \
 	X(450, OUTBOX_TAKE, outbox_take, "storaged", "lease the due outbox rows (storaged's sender only)") \
 	X(451, OUTBOX_RESULT, outbox_result, "storaged", "record a delivery attempt: sent, retry or give up") \
 	X(460, LOG_LIST, log_list, "storaged", "a page of the delivery log, newest first")
@@ -178,6 +179,21 @@
 #define PROTO_NOTIFY_EMIT_REP(F)                                                             \
 	F(U64, inbox, "in", REQ, "inbox rows written")                                           \
 	F(U64, outbox, "out", REQ, "outbox rows written")
+
+/* NOTIFY_TEST: a read (a reader thread waits on the network, never the
+ * writer): sends a test message to destination through the channel's stored
+ * config, logs the attempt (masked) and, when it succeeded and the user's
+ * stored destination on that channel is this one, marks it verified (decision
+ * 8) - both through a writer task before the reply.  bad_request
+ * "channel_type", "destination" (empty or over 320 bytes). */
+#define PROTO_NOTIFY_TEST_REQ(F)                                                             \
+	F(I64, user_id, "uid", REQ, "who tests")                                                 \
+	F(STR, channel_type, "ct", REQ, "channel type")                                          \
+	F(STR, destination, "dst", REQ, "where the test message goes")
+#define PROTO_NOTIFY_TEST_REP(F)                                                             \
+	F(BOOL, success, "ok", REQ, "delivered")                                                 \
+	F(STR, error, "err", OPT, "why it failed")                                               \
+	F(BOOL, verified, "ver", REQ, "the user's destination on the channel is now verified")
 
 /* ---- outbox and log ----------------------------------------------------- */
 

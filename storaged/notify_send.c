@@ -431,9 +431,9 @@ notify_send_prepare(struct notify_send *s, struct notify_item *it, json_t *cfg)
 
 /* The channel's config, or an error. */
 static const char *
-notify_send_channel(struct notify_send *s, const char *ct, json_t **cfg_r)
+notify_send_channel(struct db_conn *c, const char *ct, json_t **cfg_r)
 {
-	sqlite3_stmt *st = db_stmt(s->rc, notify_send_sql_channel);
+	sqlite3_stmt *st = db_stmt(c, notify_send_sql_channel);
 	const char *err = NULL;
 	int rc;
 
@@ -511,7 +511,7 @@ notify_send_deliver(struct notify_send *s)
 	for (size_t i = 0; i < s->n; i++) {
 		struct notify_item *it = &s->items[i];
 		json_t *cfg = NULL;
-		const char *err = notify_send_channel(s, it->channel_type, &cfg);
+		const char *err = notify_send_channel(s->rc, it->channel_type, &cfg);
 
 		if (err == NULL)
 			err = notify_send_prepare(s, it, cfg);
@@ -557,23 +557,69 @@ notify_send_deliver(struct notify_send *s)
 }
 
 static void
+notify_item_fini(struct notify_item *it)
+{
+	free(it->channel_type);
+	free(it->destination);
+	free(it->event_type);
+	free(it->title);
+	free(it->message);
+	free(it->url);
+	free(it->body);
+	free(it->error);
+	curl_slist_free_all(it->headers);
+	curl_slist_free_all(it->rcpt);
+}
+
+static void
 notify_send_clear(struct notify_send *s)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		struct notify_item *it = &s->items[i];
-
-		free(it->channel_type);
-		free(it->destination);
-		free(it->event_type);
-		free(it->title);
-		free(it->message);
-		free(it->url);
-		free(it->body);
-		free(it->error);
-		curl_slist_free_all(it->headers);
-		curl_slist_free_all(it->rcpt);
-	}
+	for (size_t i = 0; i < s->n; i++)
+		notify_item_fini(&s->items[i]);
 	s->n = 0;
+}
+
+int
+notify_send_test(struct notify_send *s, struct db_conn *c, const char *channel_type,
+    const char *destination, char **err_r)
+{
+	struct notify_item it;
+	json_t *cfg = NULL;
+	const char *err;
+	int rc = -1;
+
+	memset(&it, 0, sizeof(it));
+	it.channel_type = xstrdup(channel_type);
+	it.destination = xstrdup(destination);
+	it.event_type = xstrdup("test");
+	it.title = xstrdup("Kubarr test notification");
+	it.message = xstrdup("This is a test message from Kubarr: this destination works.");
+	if ((err = notify_send_channel(c, channel_type, &cfg)) == NULL)
+		err = notify_send_prepare(s, &it, cfg);
+	if (err == NULL)
+		notify_send_easy(s, &it, cfg);
+	json_decref(cfg);
+	if (err != NULL) {
+		*err_r = xasprintf("%s: %s", channel_type, err);
+	} else if (it.error != NULL) {
+		*err_r = it.error;
+		it.error = NULL;
+	} else {
+		CURLcode cc = curl_easy_perform(it.easy);
+		long code = 0;
+
+		if (cc != CURLE_OK)
+			*err_r = xstrdup(it.errbuf[0] ? it.errbuf : curl_easy_strerror(cc));
+		else if (it.rcpt == NULL &&
+		    (curl_easy_getinfo(it.easy, CURLINFO_RESPONSE_CODE, &code), code < 200 || code > 299))
+			*err_r = xasprintf("HTTP %ld", code);
+		else
+			rc = 0;
+	}
+	if (it.easy != NULL)
+		curl_easy_cleanup(it.easy);
+	notify_item_fini(&it);
+	return rc;
 }
 
 /* Whether rows are due (own read-only connection: the writer is not asked). */

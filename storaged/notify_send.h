@@ -29,6 +29,11 @@ struct notify_send_config {
 struct notify_send;
 int notify_send_start(struct notify_send **s_r, struct writer *w, const struct db_config *dbc,
     const struct notify_send_config *cfg, char **err_r);
+/* Sends a test message to destination on the channel now, on the caller's
+ * thread (a reader's, c its connection), bounded by the timeouts: 0, or -1
+ * with *err_r (malloc'd) saying why. */
+int notify_send_test(struct notify_send *s, struct db_conn *c, const char *channel_type,
+    const char *destination, char **err_r);
 /* Finishes the batch in flight (bounded by the timeouts), joins the thread. */
 void notify_send_stop(struct notify_send **s);
 

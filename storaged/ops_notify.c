@@ -29,6 +29,7 @@ static const struct op_def ops_notify_table[] = {
 	OPS_DEF(INBOX_READ_ALL, inbox_read_all, true, ops_inbox_read_all),
 	OPS_DEF(INBOX_DELETE, inbox_delete, true, ops_inbox_delete),
 	OPS_DEF(NOTIFY_EMIT, notify_emit, true, ops_notify_emit_op),
+	OPS_DEF(NOTIFY_TEST, notify_test, false, ops_notify_test),
 	OPS_DEF(OUTBOX_TAKE, outbox_take, true, ops_outbox_take),
 	OPS_DEF(OUTBOX_RESULT, outbox_result, true, ops_outbox_result),
 	OPS_DEF(LOG_LIST, log_list, false, ops_log_list),

@@ -3,6 +3,7 @@
  *   ops_notify.c       table, shared helpers, channels and events
  *   ops_notify_user.c  user preferences and the inbox
  *   ops_notify_emit.c  emission (NOTIFY_EMIT, ops_notify_emit), outbox, log
+ *   ops_notify_test.c  NOTIFY_TEST: a test message, then verified
  *
  * Secrets: channel configs are masked in SQL (JSON1: a top-level key whose
  * name contains password, secret, token or api_key gets "********"), and
@@ -73,6 +74,7 @@ OPS_NOTIFY_EXEC(inbox_read)
 OPS_NOTIFY_EXEC(inbox_read_all)
 OPS_NOTIFY_EXEC(inbox_delete)
 OPS_NOTIFY_EXEC(notify_emit_op)
+OPS_NOTIFY_EXEC(notify_test)
 OPS_NOTIFY_EXEC(outbox_take)
 OPS_NOTIFY_EXEC(outbox_result)
 OPS_NOTIFY_EXEC(log_list)
