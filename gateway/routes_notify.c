@@ -149,9 +149,13 @@ notify_test_cb(void *arg, enum proto_status st, const struct proto_notify_test_r
 
 	if (st != PROTO_OK)
 		routes_admin_failed(r, st, detail);
-	else
-		gw_respond_json(r, MHD_HTTP_OK, json_pack("{s:b, s:s?, s:b}", "success", rep->success,
-		    "error", rep->has_error ? rep->error : NULL, "verified", rep->verified));
+	else {
+		json_t *j = json_pack("{s:b, s:b}", "success", rep->success, "verified", rep->verified);
+
+		if (rep->has_error)
+			json_object_set_new(j, "error", json_string(rep->error));
+		gw_respond_json(r, MHD_HTTP_OK, j);
+	}
 	gw_async_done(r);
 }
 
