@@ -35,6 +35,13 @@
 int ops_notify_emit(struct db_conn *c, const char *event_type, const char *title,
     const char *message, const int64_t *user_ids, size_t n, int *inbox_r, int *outbox_r);
 
+/* A security event (API.md 9: login_new_address, 2fa_disabled,
+ * password_changed, backup_failed; enabled by the seed) for user_id and every
+ * active admin, in the caller's transaction like ops_notify_emit; the message
+ * is before + the user's name + after.  0 or -1 (logged). */
+int ops_notify_emit_security(struct db_conn *c, const char *event_type, const char *title,
+    int64_t user_id, const char *before, const char *after);
+
 /* Leases the due outbox rows (OUTBOX_TAKE's statement) on the writer's
  * connection, oldest due first: fn sees each row with the columns id,
  * user_id, channel_type, destination, event_type, title, message, attempts.

@@ -145,6 +145,40 @@ ops_notify_emit(struct db_conn *c, const char *event_type, const char *title,
 	return rc;
 }
 
+static const char ops_notify_sql_security_ids[] =
+    "SELECT json_group_array(id), (SELECT username FROM users WHERE id = ?1) FROM"
+    " (SELECT ?1 AS id UNION SELECT ur.user_id FROM user_roles AS ur"
+    " JOIN roles AS r ON r.id = ur.role_id JOIN users AS u ON u.id = ur.user_id"
+    " WHERE r.name = 'admin' AND u.is_active = 1)";
+
+int
+ops_notify_emit_security(struct db_conn *c, const char *event_type, const char *title,
+    int64_t user_id, const char *before, const char *after)
+{
+	sqlite3_stmt *st;
+	char *ids = NULL, *msg = NULL;
+	int rc, inbox, outbox;
+
+	if ((st = db_stmt(c, ops_notify_sql_security_ids)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, user_id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *u = sqlite3_column_text(st, 1);
+
+		ids = xstrdup((const char *)sqlite3_column_text(st, 0));
+		msg = xasprintf("%s%s%s", before, u != NULL ? (const char *)u : "?", after);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		log_warnx("notify emit %s: %s", event_type, sqlite3_errstr(rc));
+		return -1;
+	}
+	rc = ops_notify_emit_json(c, event_type, title, msg, ids, NULL, &inbox, &outbox);
+	free(ids);
+	free(msg);
+	return rc;
+}
+
 enum proto_status
 ops_notify_emit_op(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 {

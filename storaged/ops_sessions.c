@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "ops_notify.h"
 #include "xmalloc.h"
 
 static const struct op_def ops_sessions_table[] = {
@@ -53,6 +54,11 @@ static const char ops_sessions_sql_insert[] =
     "INSERT INTO sessions(id, user_id, user_agent, ip_address, created_at, expires_at,"
     " last_accessed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)"
     " RETURNING id, user_id, user_agent, ip_address, created_at, expires_at, last_accessed_at";
+/* A login from an address none of the user's earlier (kept) sessions had;
+ * a user's very first session is not "new". */
+static const char ops_sessions_sql_new_address[] =
+    "SELECT EXISTS(SELECT 1 FROM sessions WHERE user_id = ?1)"
+    " AND NOT EXISTS(SELECT 1 FROM sessions WHERE user_id = ?1 AND ip_address = ?2)";
 static const char ops_sessions_sql_get[] =
     "SELECT id, user_id, user_agent, ip_address, created_at, expires_at, last_accessed_at"
     " FROM sessions WHERE id = ?";
@@ -117,6 +123,7 @@ ops_session_create(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	struct proto_rec_session row;
 	char now[25], exp[25], ua[OPS_SESSIONS_UA_MAX + 1];
 	int64_t ttl = req->has_ttl_s ? req->ttl_s : OPS_SESSIONS_TTL_DEFAULT_S;
+	bool new_address = false;
 	sqlite3_stmt *st;
 	int rc;
 
@@ -135,6 +142,17 @@ ops_session_create(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		}
 		memcpy(ua, req->user_agent, n);
 		ua[n] = '\0';
+	}
+	if (req->has_ip_address && req->ip_address[0] != '\0') {
+		if ((st = db_stmt(ctx->c, ops_sessions_sql_new_address)) == NULL)
+			return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
+		sqlite3_bind_int64(st, 1, req->user_id);
+		db_bind_text(st, 2, req->ip_address);
+		rc = sqlite3_step(st);
+		new_address = rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return op_sqlite_fail(ctx, rc);
 	}
 	if ((st = db_stmt(ctx->c, ops_sessions_sql_insert)) == NULL)
 		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
@@ -156,6 +174,18 @@ ops_session_create(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	memcpy(&rep, &row, sizeof(rep));
 	*reply_r = proto_session_create_rep_msg(ctx->req_id, &rep);
 	sqlite3_reset(st);
+	if (new_address) {
+		char *after = xasprintf(" signed in from a new address: %s.", req->ip_address);
+
+		rc = ops_notify_emit_security(ctx->c, "login_new_address", "Sign-in from a new address",
+		    req->user_id, "", after);
+		free(after);
+		if (rc != 0) {
+			nng_msg_free(*reply_r);
+			*reply_r = NULL;
+			return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
+		}
+	}
 	op_event(ctx, "session", 0, req->id);
 	return PROTO_OK;
 }

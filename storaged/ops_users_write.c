@@ -9,6 +9,7 @@
  * drop the role, delete) is caught by the same test. */
 #include <string.h>
 
+#include "ops_notify.h"
 #include "ops_users.h"
 
 static const char users_sql_insert[] =
@@ -195,6 +196,9 @@ ops_user_set_password(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		return op_sqlite_fail(ctx, rc);
 	if (sqlite3_changes(ctx->c->db) == 0)
 		return op_fail(ctx, PROTO_NOT_FOUND, "no such user", "id");
+	if (ops_notify_emit_security(ctx->c, "password_changed", "Password changed", req->id,
+		"The password of ", " was changed.") != 0)
+		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	memset(&rep, 0, sizeof(rep));
 	rep.id = req->id;
 	rep.updated_at = now;
@@ -252,6 +256,9 @@ ops_user_set_totp(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 		return op_sqlite_fail(ctx, rc);
 	if (sqlite3_changes(ctx->c->db) == 0)
 		return op_fail(ctx, PROTO_NOT_FOUND, "no such user", "id");
+	if (clear && ops_notify_emit_security(ctx->c, "2fa_disabled", "Two-factor authentication disabled",
+		req->id, "Two-factor authentication was turned off for ", ".") != 0)
+		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	memset(&rep, 0, sizeof(rep));
 	rep.id = req->id;
 	rep.totp_enabled = req->totp_enabled;

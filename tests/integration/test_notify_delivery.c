@@ -3,8 +3,9 @@
  * with its HMAC signature, ntfy, gotify, telegram, messagebird, email over
  * SMTP), retries and the final failure in the delivery log for a receiver
  * that answers 500, is down or is too slow, the recipient masked in the log,
- * and a delivery that survives storaged killed between the change and the
- * delivery.  Deadlines are generous; nothing asserts on a fixed sleep. */
+ * a delivery that survives storaged killed between the change and the
+ * delivery, and the security events (login from a new address, password
+ * changed, 2FA disabled) in the user's and every admin's inbox.  Deadlines are generous; nothing asserts on a fixed sleep. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -352,6 +353,83 @@ test_survives_kill(void **state)
 	sink_stop(&late);
 }
 
+/* ---- security events (seeded enabled): the user and every admin ---------- */
+
+static long long
+inbox_of(struct fx *f, int64_t uid, const char *event)
+{
+	return db_scalar(f, "SELECT COUNT(*) FROM user_notifications WHERE user_id = %lld AND"
+			    " event_type = '%s'", (long long)uid, event);
+}
+
+static void
+session(struct fx *f, const char *id, int64_t uid, const char *ip)
+{
+	struct proto_session_create_req r = {.id = id, .user_id = uid, .has_ip_address = true,
+	    .ip_address = ip};
+	struct proto_session_create_rep rep;
+	struct proto_reply hold;
+
+	assert_int_equal(CALL(session_create, r, rep), PROTO_OK);
+	proto_reply_fini(&hold);
+}
+
+static void
+test_security_events(void **state)
+{
+	struct fx *f = *state;
+	int64_t admin = mkuser(f, "sec_admin"), user = mkuser(f, "sec_user");
+	struct proto_user_set_password_req pr = {.id = user, .hashed_password = "$argon2id$x"};
+	struct proto_user_set_password_rep prep;
+	struct proto_user_set_totp_req tr = {.id = user, .totp_enabled = true, .has_totp_secret = true,
+	    .totp_secret = "s"};
+	struct proto_user_set_totp_rep trep;
+	struct proto_reply hold;
+	char msg[256];
+
+	db_exec(f, "INSERT INTO user_roles(user_id, role_id) SELECT %lld, id FROM roles WHERE"
+		   " name = 'admin'", (long long)admin);
+	/* the first session is not "new"; the same address again is not either */
+	session(f, "00000000-0000-4000-8000-000000000001", user, "192.0.2.1");
+	session(f, "00000000-0000-4000-8000-000000000002", user, "192.0.2.1");
+	assert_int_equal(inbox_of(f, user, "login_new_address"), 0);
+	session(f, "00000000-0000-4000-8000-000000000003", user, "198.51.100.7");
+	assert_int_equal(inbox_of(f, user, "login_new_address"), 1);
+	assert_int_equal(inbox_of(f, admin, "login_new_address"), 1);
+	db_text(f, msg, sizeof(msg), "SELECT message FROM user_notifications WHERE user_id = %lld"
+				     " AND event_type = 'login_new_address'", (long long)admin);
+	assert_non_null(strstr(msg, "sec_user"));
+	assert_non_null(strstr(msg, "198.51.100.7"));
+	assert_string_equal(msg, "sec_user signed in from a new address: 198.51.100.7.");
+
+	assert_int_equal(CALL(user_set_password, pr, prep), PROTO_OK);
+	proto_reply_fini(&hold);
+	assert_int_equal(inbox_of(f, user, "password_changed"), 1);
+	assert_int_equal(inbox_of(f, admin, "password_changed"), 1);
+
+	/* enabling 2FA is not a security event; clearing it is */
+	assert_int_equal(CALL(user_set_totp, tr, trep), PROTO_OK);
+	proto_reply_fini(&hold);
+	assert_int_equal(inbox_of(f, user, "2fa_disabled"), 0);
+	memset(&tr, 0, sizeof(tr));
+	tr.id = user;
+	tr.has_clear = true;
+	tr.clear = true;
+	assert_int_equal(CALL(user_set_totp, tr, trep), PROTO_OK);
+	proto_reply_fini(&hold);
+	assert_int_equal(inbox_of(f, user, "2fa_disabled"), 1);
+	assert_int_equal(inbox_of(f, admin, "2fa_disabled"), 1);
+	assert_int_equal(db_scalar(f, "SELECT COUNT(*) FROM user_notifications WHERE"
+				      " event_type = '2fa_disabled' AND severity = 'warning'"), 2);
+
+	/* a disabled event writes nothing */
+	db_exec(f, "UPDATE notification_events SET enabled = 0 WHERE event_type = 'password_changed'");
+	assert_int_equal(CALL(user_set_password, pr, prep), PROTO_OK);
+	proto_reply_fini(&hold);
+	assert_int_equal(inbox_of(f, user, "password_changed"), 1);
+	db_exec(f, "UPDATE notification_events SET enabled = 1 WHERE event_type = 'password_changed'");
+}
+
 static int
 setup(void **state)
 {
@@ -410,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_receiver_down),
 		cmocka_unit_test(test_receiver_slow),
 		cmocka_unit_test(test_survives_kill),
+		cmocka_unit_test(test_security_events),
 	};
 	int rc;
 
