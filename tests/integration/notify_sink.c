@@ -26,7 +26,7 @@ struct sink {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	struct sink_req *reqs;
-	int n;
+	int n;                     /* requests received (the first SINK_MAX kept) */
 };
 
 static void
@@ -76,7 +76,8 @@ sink_record(struct sink *s, const struct sink_req *r)
 {
 	pthread_mutex_lock(&s->lock);
 	if (s->n < SINK_MAX)
-		s->reqs[s->n++] = *r;
+		s->reqs[s->n] = *r;
+	s->n++;
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -279,7 +280,7 @@ void
 sink_get(struct sink *s, int i, struct sink_req *out)
 {
 	pthread_mutex_lock(&s->lock);
-	if (i >= 0 && i < s->n)
+	if (i >= 0 && i < s->n && i < SINK_MAX)
 		*out = s->reqs[i];
 	else
 		memset(out, 0, sizeof(*out));

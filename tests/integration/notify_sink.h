@@ -24,7 +24,7 @@ int sink_port(const struct sink *s);
 int sink_count(struct sink *s);
 /* Waits until at least n requests arrived; false at the deadline. */
 bool sink_wait(struct sink *s, int n, int timeout_ms);
-/* A copy of request i (0-based). */
+/* A copy of request i (0-based; only the first 256 are kept). */
 void sink_get(struct sink *s, int i, struct sink_req *out);
 void sink_stop(struct sink **s);
 /* A loopback port where nobody listens (bound then closed). */
