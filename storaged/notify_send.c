@@ -95,9 +95,12 @@ notify_send_row(void *arg, sqlite3_stmt *row)
 	it->attempts = sqlite3_column_int64(row, 7);
 }
 
+/* Writer thread, after the task's commit or rollback. */
 static void
-notify_send_task_done(struct notify_send *s, int rc)
+notify_send_task_done(void *arg, int rc)
 {
+	struct notify_send *s = arg;
+
 	pthread_mutex_lock(&s->lock);
 	s->task_rc = rc;
 	s->task_done = true;
@@ -115,18 +118,7 @@ notify_send_take_task(struct db_conn *c, void *arg, bool *again_r)
 	int rc = ops_notify_outbox_lease(c, NOTIFY_SEND_BATCH, lease_s, notify_send_row, s);
 
 	*again_r = false;
-	if (rc != 0) {
-		for (size_t i = 0; i < s->n; i++) {
-			free(s->items[i].channel_type);
-			free(s->items[i].destination);
-			free(s->items[i].event_type);
-			free(s->items[i].title);
-			free(s->items[i].message);
-		}
-		s->n = 0;
-	}
-	notify_send_task_done(s, rc);
-	return rc;
+	return rc; /* on a failure the sender drops what was read (rolled back) */
 }
 
 /* RFC 3339 UTC with milliseconds, ms from now. */
@@ -207,11 +199,10 @@ notify_send_result_task(struct db_conn *c, void *arg, bool *again_r)
 		if (reply != NULL)
 			nng_msg_free(reply);
 	}
-	notify_send_task_done(s, rc);
 	return rc;
 }
 
-/* Submits a task and waits for it; the task's rc. */
+/* Submits a task and waits until its transaction ended; 0 once committed. */
 static int
 notify_send_run_task(struct notify_send *s, op_task_fn fn)
 {
@@ -220,7 +211,7 @@ notify_send_run_task(struct notify_send *s, op_task_fn fn)
 	pthread_mutex_lock(&s->lock);
 	s->task_done = false;
 	pthread_mutex_unlock(&s->lock);
-	writer_submit_task(s->w, fn, s);
+	writer_submit_task_done(s->w, fn, s, notify_send_task_done);
 	pthread_mutex_lock(&s->lock);
 	while (!s->task_done)
 		pthread_cond_wait(&s->cond, &s->lock);
@@ -655,8 +646,10 @@ notify_send_main(void *arg)
 		if (stop)
 			break;
 		while (!stop && notify_send_due(s)) {
-			if (notify_send_run_task(s, notify_send_take_task) != 0 || s->n == 0)
+			if (notify_send_run_task(s, notify_send_take_task) != 0 || s->n == 0) {
+				notify_send_clear(s); /* not leased after all: nothing to deliver */
 				break;
+			}
 			notify_send_deliver(s);
 			notify_send_run_task(s, notify_send_result_task);
 			notify_send_clear(s);

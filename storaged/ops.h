@@ -55,6 +55,7 @@ struct op_job {
 	const struct op_def *def;        /* NULL for a task */
 	op_task_fn task;
 	void *task_arg;
+	void (*task_done)(void *arg, int rc); /* after the task's commit (or rollback) */
 	void *req;                   /* decoded request; strings live in r's zone */
 	struct op_ctx ctx;
 	enum proto_status st;

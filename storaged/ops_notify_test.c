@@ -81,11 +81,21 @@ done:
 		t->verified = false;
 	}
 	free(masked);
+	return rc;
+}
+
+/* Writer thread, after the commit (or rollback): the reply may go. */
+static void
+ops_notify_test_done(void *arg, int rc)
+{
+	struct ops_notify_test_task *t = arg;
+
 	pthread_mutex_lock(&t->lock);
+	if (rc != 0)
+		t->verified = false;
 	t->done = true;
 	pthread_cond_signal(&t->cond);
 	pthread_mutex_unlock(&t->lock);
-	return rc;
 }
 
 enum proto_status
@@ -112,7 +122,7 @@ ops_notify_test(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	db_stmts_settle(ctx->c);
 	pthread_mutex_init(&t.lock, NULL);
 	pthread_cond_init(&t.cond, NULL);
-	writer_submit_task(ctx->sd->writer, ops_notify_test_record, &t);
+	writer_submit_task_done(ctx->sd->writer, ops_notify_test_record, &t, ops_notify_test_done);
 	pthread_mutex_lock(&t.lock);
 	while (!t.done)
 		pthread_cond_wait(&t.cond, &t.lock);

@@ -52,6 +52,18 @@ writer_submit_task(struct writer *w, op_task_fn fn, void *arg)
 	writer_submit(w, job);
 }
 
+void
+writer_submit_task_done(struct writer *w, op_task_fn fn, void *arg,
+    void (*done)(void *arg, int rc))
+{
+	struct op_job *job = xcalloc(1, sizeof(*job));
+
+	job->task = fn;
+	job->task_arg = arg;
+	job->task_done = done;
+	writer_submit(w, job);
+}
+
 /* The writer's fixed statements, prepared once (the per-job savepoints run
  * thousands of times a second under load). */
 static const char writer_sql_begin[] = "BEGIN IMMEDIATE";
@@ -220,6 +232,8 @@ writer_task(struct writer *w, struct op_job *job)
 		writer_submit(w, job); /* behind whatever queued meanwhile */
 		return;
 	}
+	if (job->task_done != NULL)
+		job->task_done(job->task_arg, rc);
 	free(job);
 }
 
@@ -318,6 +332,8 @@ writer_stop(struct writer **wp, int64_t deadline_us)
 
 		if (j->task != NULL) {
 			*p = j->next;
+			if (j->task_done != NULL)
+				j->task_done(j->task_arg, -1);
 			free(j);
 		} else {
 			p = &j->next;

@@ -24,6 +24,11 @@ int writer_start(struct writer **w_r, struct db_conn *c, struct ipc_pub *events,
 void writer_submit(struct writer *w, struct op_job *job);
 /* Runs fn(conn, arg, &again) in a transaction of its own, again while it says so. */
 void writer_submit_task(struct writer *w, op_task_fn fn, void *arg);
+/* The same; done(arg, rc) runs on the writer after the task's transaction
+ * ended: rc 0 once it is committed (durable), -1 after a rollback or when the
+ * writer stopped before running it. */
+void writer_submit_task_done(struct writer *w, op_task_fn fn, void *arg,
+    void (*done)(void *arg, int rc));
 void writer_stats(struct writer *w, struct writer_stats *st);
 /* Finishes what is queued (until deadline), stops the thread. */
 void writer_stop(struct writer **w, int64_t deadline_us);
