@@ -2,7 +2,9 @@
  * with a webhook receiver on loopback (tests/integration/notify_sink.c):
  *   - the latency a security event adds to the write that emits it:
  *     USER_SET_PASSWORD with password_changed disabled, then enabled (an inbox
- *     row and an outbox row in the same transaction), p50 / p99 each
+ *     row and an outbox row in the same transaction), p50 / p99 each; enabled
+ *     once with the sender idle (the emission alone) and once with the sender
+ *     delivering meanwhile (storaged restarted between the two)
  *   - events per second from NOTIFY_EMIT (32 clients) to the receiver
  * usage: bench-notify BIN_DIR [writes, default 2000] [events, default 5000] */
 #include <pthread.h>
@@ -36,8 +38,10 @@ bench_die(const char *what)
 	exit(1);
 }
 
+/* idle_sender: KUBARR_NOTIFY_POLL_MS at its maximum (the sender looks once,
+ * at start), to time the emission alone. */
 static pid_t
-bench_start(const char *bin, const char *dir)
+bench_start(const char *bin, const char *dir, bool idle_sender)
 {
 	char exe[512];
 	pid_t pid = fork();
@@ -46,6 +50,8 @@ bench_start(const char *bin, const char *dir)
 		snprintf(exe, sizeof(exe), "%s/kubarr-storaged", bin);
 		setenv("KUBARR_DATA_DIR", dir, 1);
 		setenv("KUBARR_LOG_LEVEL", "warn", 1);
+		if (idle_sender)
+			setenv("KUBARR_NOTIFY_POLL_MS", "600000", 1);
 		execl(exe, exe, (char *)NULL);
 		_exit(127);
 	}
@@ -115,16 +121,32 @@ bench_emitter(void *arg)
 	return NULL;
 }
 
+static void
+bench_connect(const char *dir)
+{
+	char url[512], *err = NULL;
+	int64_t until;
+
+	snprintf(url, sizeof(url), "ipc://%s/run/storaged.ipc", dir);
+	if (ipc_client_open(&bench_c, url, 0, &err) != 0)
+		bench_die(err);
+	for (until = time_mono_us() + 10000000; !ipc_client_connected(bench_c);) {
+		if (time_mono_us() > until)
+			bench_die("storaged did not start");
+		usleep(5000);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *tmp = getenv("TMPDIR");
 	int writes = argc > 2 ? atoi(argv[2]) : 2000, events = argc > 3 ? atoi(argv[3]) : 5000;
-	char dir[256], url[512], db[512], dest[128], *err = NULL;
+	char dir[256], db[512], dest[128];
 	double off50, off99, on50, on99;
 	pthread_t th[BENCH_CLIENTS];
 	struct sink *sink;
-	int64_t t0, t_emitted, t_done, until;
+	int64_t t0, t_emitted, t_done;
 	int base;
 	pid_t pid;
 
@@ -137,15 +159,8 @@ main(int argc, char **argv)
 		bench_die("mkdtemp");
 	if ((sink = sink_start(SINK_OK, 0)) == NULL)
 		bench_die("receiver");
-	pid = bench_start(argv[1], dir);
-	snprintf(url, sizeof(url), "ipc://%s/run/storaged.ipc", dir);
-	if (ipc_client_open(&bench_c, url, 0, &err) != 0)
-		bench_die(err);
-	for (until = time_mono_us() + 10000000; !ipc_client_connected(bench_c);) {
-		if (time_mono_us() > until)
-			bench_die("storaged did not start");
-		usleep(5000);
-	}
+	pid = bench_start(argv[1], dir, true);
+	bench_connect(dir);
 	/* one user with a verified webhook destination on the receiver */
 	{
 		sqlite3 *s;
@@ -184,17 +199,30 @@ main(int argc, char **argv)
 		proto_reply_fini(&hold);
 	}
 
-	/* the write's latency without and with its event */
+	/* the write's latency without and with its event, the sender idle */
 	bench_event("password_changed", false);
 	bench_writes(writes, &off50, &off99);
 	bench_event("password_changed", true);
 	base = sink_count(sink);
 	bench_writes(writes, &on50, &on99);
 	printf("| USER_SET_PASSWORD, event off | %d | %.0f us | %.0f us |\n", writes, off50, off99);
-	printf("| USER_SET_PASSWORD + password_changed (inbox + outbox row) | %d | %.0f us | %.0f us |\n",
+	printf("| USER_SET_PASSWORD + password_changed (inbox + outbox row), sender idle | %d | %.0f us | %.0f us |\n",
 	    writes, on50, on99);
-	printf("| added by the emission | | %+.0f us | %+.0f us |\n", on50 - off50, on99 - off99);
-	if (!sink_wait(sink, base + writes, 120000))
+	printf("| added by the emission alone | | %+.0f us | %+.0f us |\n", on50 - off50, on99 - off99);
+
+	/* again with the sender delivering meanwhile (storaged restarted with
+	 * the default poll: it delivers the backlog above while these run) */
+	ipc_client_close(&bench_c);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	pid = bench_start(argv[1], dir, false);
+	bench_connect(dir);
+	bench_writes(writes, &on50, &on99);
+	printf("| the same, the sender delivering meanwhile | %d | %.0f us | %.0f us |\n", writes,
+	    on50, on99);
+	printf("| added with deliveries in flight | | %+.0f us | %+.0f us |\n", on50 - off50,
+	    on99 - off99);
+	if (!sink_wait(sink, base + 2 * writes, 120000))
 		bench_die("the write's events were not all delivered");
 
 	/* events per second, change to receiver */
