@@ -42,6 +42,11 @@ int ops_notify_emit(struct db_conn *c, const char *event_type, const char *title
 int ops_notify_emit_security(struct db_conn *c, const char *event_type, const char *title,
     int64_t user_id, const char *before, const char *after);
 
+/* The same for every active admin, and user_id too when include_user
+ * (user_id names the user in the message either way). */
+int ops_notify_emit_admins(struct db_conn *c, const char *event_type, const char *title,
+    int64_t user_id, bool include_user, const char *before, const char *after);
+
 /* Leases the due outbox rows (OUTBOX_TAKE's statement) on the writer's
  * connection, oldest due first: fn sees each row with the columns id,
  * user_id, channel_type, destination, event_type, title, message, attempts.

@@ -147,13 +147,13 @@ ops_notify_emit(struct db_conn *c, const char *event_type, const char *title,
 
 static const char ops_notify_sql_security_ids[] =
     "SELECT json_group_array(id), (SELECT username FROM users WHERE id = ?1) FROM"
-    " (SELECT ?1 AS id UNION SELECT ur.user_id FROM user_roles AS ur"
+    " (SELECT ?1 AS id WHERE ?2 UNION SELECT ur.user_id FROM user_roles AS ur"
     " JOIN roles AS r ON r.id = ur.role_id JOIN users AS u ON u.id = ur.user_id"
     " WHERE r.name = 'admin' AND u.is_active = 1)";
 
 int
-ops_notify_emit_security(struct db_conn *c, const char *event_type, const char *title,
-    int64_t user_id, const char *before, const char *after)
+ops_notify_emit_admins(struct db_conn *c, const char *event_type, const char *title,
+    int64_t user_id, bool include_user, const char *before, const char *after)
 {
 	sqlite3_stmt *st;
 	char *ids = NULL, *msg = NULL;
@@ -162,6 +162,7 @@ ops_notify_emit_security(struct db_conn *c, const char *event_type, const char *
 	if ((st = db_stmt(c, ops_notify_sql_security_ids)) == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, user_id);
+	sqlite3_bind_int(st, 2, include_user ? 1 : 0);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *u = sqlite3_column_text(st, 1);
 
@@ -177,6 +178,13 @@ ops_notify_emit_security(struct db_conn *c, const char *event_type, const char *
 	free(ids);
 	free(msg);
 	return rc;
+}
+
+int
+ops_notify_emit_security(struct db_conn *c, const char *event_type, const char *title,
+    int64_t user_id, const char *before, const char *after)
+{
+	return ops_notify_emit_admins(c, event_type, title, user_id, true, before, after);
 }
 
 enum proto_status

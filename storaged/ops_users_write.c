@@ -88,6 +88,10 @@ ops_user_create(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	id = sqlite3_last_insert_rowid(ctx->c->db);
 	if (req->has_roles && (res = users_set_roles(ctx, id, &req->roles)) != PROTO_OK)
 		return res;
+	/* user_created (off by default): the admins' inbox */
+	if (ops_notify_emit_admins(ctx->c, "user_created", "New user", id, false, "New user: ",
+		".") != 0)
+		return op_fail(ctx, PROTO_INTERNAL, "database error", NULL);
 	if ((res = users_reply_one(ctx, id, false, "id", reply_r)) != PROTO_OK)
 		return res;
 	op_event(ctx, "user", id, NULL);

@@ -422,6 +422,25 @@ test_security_events(void **state)
 	assert_int_equal(db_scalar(f, "SELECT COUNT(*) FROM user_notifications WHERE"
 				      " event_type = '2fa_disabled' AND severity = 'warning'"), 2);
 
+	/* user_created (enabled here): the admins' inbox, not the new user's */
+	{
+		struct proto_user_create_req cr = {.username = "sec_new", .email = "sec_new@example.com",
+		    .hashed_password = "$argon2id$x", .is_active = true, .is_approved = true};
+		struct proto_user_create_rep crep;
+		int64_t nid;
+
+		db_exec(f, "UPDATE notification_events SET enabled = 1 WHERE event_type = 'user_created'");
+		assert_int_equal(CALL(user_create, cr, crep), PROTO_OK);
+		nid = crep.id;
+		proto_reply_fini(&hold);
+		assert_int_equal(inbox_of(f, admin, "user_created"), 1);
+		assert_int_equal(inbox_of(f, nid, "user_created"), 0);
+		db_text(f, msg, sizeof(msg), "SELECT message FROM user_notifications WHERE"
+					     " user_id = %lld AND event_type = 'user_created'", (long long)admin);
+		assert_string_equal(msg, "New user: sec_new.");
+		db_exec(f, "UPDATE notification_events SET enabled = 0 WHERE event_type = 'user_created'");
+	}
+
 	/* a disabled event writes nothing */
 	db_exec(f, "UPDATE notification_events SET enabled = 0 WHERE event_type = 'password_changed'");
 	assert_int_equal(CALL(user_set_password, pr, prep), PROTO_OK);
