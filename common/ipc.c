@@ -278,6 +278,7 @@ struct ipc_closer {
 };
 
 static atomic_bool ipc_close_stuck;
+static atomic_bool ipc_relistened;   /* a stalled listener was replaced (its pipes leak in nng) */
 static pthread_mutex_t ipc_orphans_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ipc_closer *ipc_orphans;   /* reachable on purpose */
 
@@ -344,6 +345,12 @@ ipc_close_bounded(nng_socket sock, int64_t deadline_us, const char *what, void *
 	ipc_orphans = cl;
 	pthread_mutex_unlock(&ipc_orphans_lock);
 	return -1;
+}
+
+bool
+ipc_unclean(void)
+{
+	return atomic_load(&ipc_close_stuck) || atomic_load(&ipc_relistened);
 }
 
 void
@@ -538,6 +545,7 @@ ipc_server_relisten(struct ipc_server *srv)
 
 	log_warnx("ipc %s: listener stalled (nng 1.5.2 handshake bug); listening again", srv->url);
 	atomic_fetch_add(&srv->relistens, 1);
+	atomic_store(&ipc_relistened, true);
 	nng_listener_close(srv->listener);
 	if ((rv = ipc_listen(srv->sock, srv->url, &srv->listener)) != 0)
 		log_warnx("ipc %s: listen again: %s", srv->url, nng_strerror(rv));
