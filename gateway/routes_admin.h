@@ -41,4 +41,33 @@ int routes_admin_ids(struct gw_req *r, json_t *obj, const char *field, bool requ
 
 json_t *routes_admin_strs_json(const struct proto_strs *s);
 
+
+/* A GET route that lists the records of a storaged op without request fields:
+ * [rec_json(record), ...], or routes_admin_failed. */
+#define ROUTES_ADMIN_LIST(fn, op, field, rec_json)                                          \
+	static void fn##_cb(void *arg, enum proto_status st, const struct proto_##op##_rep *rep, \
+	    const char *detail)                                                                 \
+	{                                                                                       \
+		struct gw_req *r = arg;                                                             \
+                                                                                            \
+		if (st != PROTO_OK) {                                                               \
+			routes_admin_failed(r, st, detail);                                             \
+		} else {                                                                            \
+			json_t *a = json_array();                                                       \
+                                                                                            \
+			for (size_t i = 0; i < rep->field.n; i++)                                       \
+				json_array_append_new(a, rec_json(&rep->field.v[i]));                       \
+			gw_respond_json(r, MHD_HTTP_OK, a);                                             \
+		}                                                                                   \
+		gw_async_done(r);                                                                   \
+	}                                                                                       \
+	void fn(struct gw_req *r)                                                               \
+	{                                                                                       \
+		struct proto_##op##_req req = {0};                                                  \
+                                                                                            \
+		gw_async_begin(r, 1, gw_async_noop);                                                \
+		proto_##op##_call(r->gw->backend[GW_STORAGED], &req, r->gw->ipc_timeout_ms,       \
+		    fn##_cb, r);                                                                    \
+	}
+
 #endif

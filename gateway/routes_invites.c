@@ -28,32 +28,7 @@ invites_json(const struct proto_rec_invite *v)
 	    "used_at", v->has_used_at ? v->used_at : NULL, "status", v->status);
 }
 
-static void
-invites_list_cb(void *arg, enum proto_status st, const struct proto_invite_list_rep *rep,
-    const char *detail)
-{
-	struct gw_req *r = arg;
-
-	if (st != PROTO_OK) {
-		routes_admin_failed(r, st, detail);
-	} else {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < rep->invites.n; i++)
-			json_array_append_new(a, invites_json(&rep->invites.v[i]));
-		gw_respond_json(r, MHD_HTTP_OK, a);
-	}
-	gw_async_done(r);
-}
-
-void
-routes_invites_list(struct gw_req *r)
-{
-	struct proto_invite_list_req req = {0};
-
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_invite_list_call(INVITES_STORAGED(r), &req, INVITES_TIMEOUT(r), invites_list_cb, r);
-}
+ROUTES_ADMIN_LIST(routes_invites_list, invite_list, invites, invites_json)
 
 static void
 invites_create_cb(void *arg, enum proto_status st, const struct proto_invite_create_rep *rep,

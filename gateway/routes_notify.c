@@ -187,32 +187,7 @@ notify_event_json(const struct proto_rec_notify_event *e)
 	    "severity", e->severity);
 }
 
-static void
-notify_events_cb(void *arg, enum proto_status st, const struct proto_event_list_rep *rep,
-    const char *detail)
-{
-	struct gw_req *r = arg;
-
-	if (st != PROTO_OK) {
-		routes_admin_failed(r, st, detail);
-	} else {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < rep->events.n; i++)
-			json_array_append_new(a, notify_event_json(&rep->events.v[i]));
-		gw_respond_json(r, MHD_HTTP_OK, a);
-	}
-	gw_async_done(r);
-}
-
-void
-routes_notify_events(struct gw_req *r)
-{
-	struct proto_event_list_req req = {0};
-
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_event_list_call(NOTIFY_STORAGED(r), &req, NOTIFY_TIMEOUT(r), notify_events_cb, r);
-}
+ROUTES_ADMIN_LIST(routes_notify_events, event_list, events, notify_event_json)
 
 static void
 notify_event_set_cb(void *arg, enum proto_status st, const struct proto_event_set_rep *rep,

@@ -56,32 +56,7 @@ roles_failed(struct gw_req *r, enum proto_status st, const char *detail)
 
 /* ---- GET / , GET /{id}, GET /{id}/permissions, GET /permissions ------------- */
 
-static void
-roles_list_cb(void *arg, enum proto_status st, const struct proto_role_list_rep *rep,
-    const char *detail)
-{
-	struct gw_req *r = arg;
-
-	if (st != PROTO_OK) {
-		routes_admin_failed(r, st, detail);
-	} else {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < rep->roles.n; i++)
-			json_array_append_new(a, roles_json(&rep->roles.v[i]));
-		gw_respond_json(r, MHD_HTTP_OK, a);
-	}
-	gw_async_done(r);
-}
-
-void
-routes_roles_list(struct gw_req *r)
-{
-	struct proto_role_list_req req = {0};
-
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_role_list_call(ROLES_STORAGED(r), &req, ROLES_TIMEOUT(r), roles_list_cb, r);
-}
+ROUTES_ADMIN_LIST(routes_roles_list, role_list, roles, roles_json)
 
 static void
 roles_get_cb(void *arg, enum proto_status st, const struct proto_role_get_rep *rep,
