@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "ops.h"
+#include "ops_notify.h"
 #include "xmalloc.h"
 
 static const char ops_audit_sql_json[] = "SELECT json_valid(?)";
@@ -12,6 +13,49 @@ static const char ops_audit_sql_insert[] =
     "INSERT INTO audit_logs(timestamp, user_id, username, action, resource_type, resource_id,"
     " details, ip_address, user_agent, success, error_message)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/* The event types of API.md 9 are the audit actions.  Those emitted by the
+ * change itself, in its own transaction (the security events, user_created),
+ * are not emitted again here; every other enabled one is emitted with its audit
+ * entry, for the admins and the acting user.  Inside a savepoint: a failed
+ * emission never costs the audit entry. */
+static const char ops_audit_sql_event_on[] =
+    "SELECT 1 FROM notification_events WHERE event_type = ? AND enabled = 1";
+
+static void
+ops_audit_notify(struct op_ctx *ctx, const struct proto_audit_append_req *req)
+{
+	static const char *const at_change[] = {"password_changed", "2fa_disabled", "user_created"};
+	sqlite3_stmt *st;
+	char *after, *err = NULL;
+	bool on;
+
+	for (size_t i = 0; i < sizeof(at_change) / sizeof(at_change[0]); i++)
+		if (strcmp(req->action, at_change[i]) == 0)
+			return;
+	if ((st = db_stmt(ctx->c, ops_audit_sql_event_on)) == NULL)
+		return;
+	db_bind_text(st, 1, req->action);
+	on = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	if (!on)
+		return;
+	after = xasprintf(": %s %s%s%s", req->action, req->resource_type,
+	    req->has_resource_id ? " " : "", req->has_resource_id ? req->resource_id : "");
+	if (db_exec(ctx->c, "SAVEPOINT audit_notify", &err) == 0) {
+		if (ops_notify_emit_admins(ctx->c, req->action, req->action,
+		    req->has_user_id ? req->user_id : 0, req->has_user_id, "", after) != 0) {
+			free(err);
+			err = NULL;
+			db_exec(ctx->c, "ROLLBACK TO audit_notify", &err);
+		}
+		free(err);
+		err = NULL;
+		db_exec(ctx->c, "RELEASE audit_notify", &err);
+	}
+	free(err);
+	free(after);
+}
 
 enum proto_status
 ops_audit_append(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
@@ -53,6 +97,8 @@ ops_audit_append(struct op_ctx *ctx, const void *arg, nng_msg **reply_r)
 	memset(&rep, 0, sizeof(rep));
 	rep.id = sqlite3_last_insert_rowid(ctx->c->db);
 	rep.timestamp = now;
+	if (req->success)
+		ops_audit_notify(ctx, req);
 	*reply_r = proto_audit_append_rep_msg(ctx->req_id, &rep);
 	return PROTO_OK;
 }

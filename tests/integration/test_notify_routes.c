@@ -221,6 +221,21 @@ test_events(void **state)
 	afx_err(t->admin, "PUT", "/api/notifications/events/user_created", "{\"severity\":\"loud\"}",
 	    400, "severity");
 	afx_err(t->admin, "PUT", "/api/notifications/events/Bad%21Name", "{}", 400, NULL);
+
+	/* any enabled event type fires with its audit entry: role_created here */
+	json_decref(afx_req(t->admin, "PUT", "/api/notifications/events/role_created",
+	    "{\"enabled\":true}", 200));
+	json_decref(afx_req(t->admin, "POST", "/api/roles", "{\"name\":\"notified-role\"}", 200));
+	{
+		json_t *j = afx_req(t->admin, "GET", "/api/notifications/inbox", NULL, 200), *it;
+		bool found = false;
+
+		json_array_foreach(json_object_get(j, "notifications"), i, it)
+			found |= strcmp(json_string_value(json_object_get(it, "event_type")),
+			    "role_created") == 0;
+		assert_true(found);
+		json_decref(j);
+	}
 }
 
 /* Inbox rows written straight into the database file (WAL: beside storaged). */
