@@ -102,7 +102,12 @@ sink_http(struct sink *s, int fd)
 			clen = strtoul(cl + 15, NULL, 10);
 	}
 	sscanf(buf, "%15s %511s", r.method, r.path);
-	snprintf(r.headers, sizeof(r.headers), "%s", buf);
+	{
+		size_t hn = strnlen(buf, sizeof(r.headers) - 1);   /* the head, cut to fit */
+
+		memcpy(r.headers, buf, hn);
+		r.headers[hn] = '\0';
+	}
 	*e = '\r';
 	while (len < hlen + clen) {
 		struct pollfd p = {fd, POLLIN, 0};
