@@ -11,16 +11,18 @@
 #include "timeutil.h"
 #include "xmalloc.h"
 
+/* A successful action of the signed-in user p, on a resource of rtype. */
 static void
 sessions_audit(struct authd *ad, const struct principal *p, const char *action,
-    const char *resource_id, const char *ip, const char *ua, const char *details)
+    const char *rtype, const char *resource_id, const char *ip, const char *ua,
+    const char *details)
 {
 	struct audit_rec a = {0};
 
 	a.user_id = p->user_id;
 	a.username = p->username;
 	a.action = action;
-	a.resource_type = "session";
+	a.resource_type = rtype;
 	a.resource_id = resource_id;
 	a.details = details;
 	a.ip = ip;
@@ -94,10 +96,10 @@ sessions_op_logout(struct authd *ad, struct proto_request *r)
 
 			snprintf(details, sizeof(details), "{\"everywhere\":true,\"sessions\":%lld}",
 			    (long long)n);
-			sessions_audit(ad, a.p, "logout", a.p->sid, ip, ua, details);
+			sessions_audit(ad, a.p, "logout", "session", a.p->sid, ip, ua, details);
 		} else {
 			session_end(ad, a.p->sid);
-			sessions_audit(ad, a.p, "logout", a.p->sid, ip, ua, NULL);
+			sessions_audit(ad, a.p, "logout", "session", a.p->sid, ip, ua, NULL);
 		}
 	}
 	/* Decision 2: clear this slot and the legacy cookie; kubarr_active moves
@@ -215,7 +217,7 @@ sessions_op_revoke(struct authd *ad, struct proto_request *r)
 		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
-	sessions_audit(ad, a.p, "session_revoked", req.session_id,
+	sessions_audit(ad, a.p, "session_revoked", "session", req.session_id,
 	    req.has_ip_address ? req.ip_address : NULL, req.has_user_agent ? req.user_agent : NULL,
 	    NULL);
 	rep.http = 200;
@@ -245,7 +247,7 @@ sessions_op_revoke_others(struct authd *ad, struct proto_request *r)
 		AUTHD_FAIL(&rep, 503, "storaged unavailable");
 		goto out;
 	}
-	sessions_audit(ad, a.p, "session_revoked", a.p->sid,
+	sessions_audit(ad, a.p, "session_revoked", "session", a.p->sid,
 	    req.has_ip_address ? req.ip_address : NULL, req.has_user_agent ? req.user_agent : NULL,
 	    "{\"others\":true}");
 	rep.http = 200;
@@ -384,10 +386,9 @@ sessions_op_password(struct authd *ad, struct proto_request *r)
 	struct proto_auth_password_change_rep rep = {0};
 	struct proto_user_get_req uq = {0};
 	struct proto_user_get_rep u;
-	struct proto_reply h1 = {0}, h2 = {0};
+	struct proto_reply h1 = {0};
 	int64_t deadline = time_mono_us() + ad->hash_wait_ms * 1000, n;
 	enum password_result pr;
-	struct audit_rec au = {0};
 	const char *detail;
 	int http;
 	struct authn a;
@@ -424,14 +425,9 @@ sessions_op_password(struct authd *ad, struct proto_request *r)
 		AUTHD_FAIL(&rep, http, detail);
 		goto out;
 	}
-	au.user_id = a.p->user_id;
-	au.username = a.p->username;
-	au.action = "password_changed";
-	au.resource_type = "user";
-	au.ip = req.has_ip_address ? req.ip_address : NULL;
-	au.ua = req.has_user_agent ? req.user_agent : NULL;
-	au.success = true;
-	authd_audit(ad, &au);
+	sessions_audit(ad, a.p, "password_changed", "user", NULL,
+	    req.has_ip_address ? req.ip_address : NULL, req.has_user_agent ? req.user_agent : NULL,
+	    NULL);
 	rep.http = 200;
 	rep.message = "Password changed successfully";
 	rep.has_message = true;
@@ -440,7 +436,6 @@ sessions_op_password(struct authd *ad, struct proto_request *r)
 out:
 	proto_reply(r, proto_auth_password_change_rep_msg(r->env.req_id, &rep));
 	proto_reply_fini(&h1);
-	proto_reply_fini(&h2);
 	authn_fini(&a);
 }
 
@@ -454,11 +449,10 @@ sessions_op_set_password(struct authd *ad, struct proto_request *r)
 	struct proto_auth_set_password_rep rep = {0};
 	struct proto_user_get_req uq = {0};
 	struct proto_user_get_rep u;
-	struct proto_reply h1 = {0}, h2 = {0};
+	struct proto_reply h1 = {0};
 	char rid[24], details[96];
 	int64_t n;
 	enum proto_status st;
-	struct audit_rec au = {0};
 	const char *detail;
 	int http;
 	struct authn a;
@@ -500,16 +494,9 @@ sessions_op_set_password(struct authd *ad, struct proto_request *r)
 	snprintf(rid, sizeof(rid), "%lld", (long long)req.user_id);
 	snprintf(details, sizeof(details), "{\"reset_by_admin\":true,\"sessions_revoked\":%lld}",
 	    (long long)(n < 0 ? 0 : n));
-	au.user_id = a.p->user_id;
-	au.username = a.p->username;
-	au.action = "password_changed";
-	au.resource_type = "user";
-	au.resource_id = rid;
-	au.details = details;
-	au.ip = req.has_ip_address ? req.ip_address : NULL;
-	au.ua = req.has_user_agent ? req.user_agent : NULL;
-	au.success = true;
-	authd_audit(ad, &au);
+	sessions_audit(ad, a.p, "password_changed", "user", rid,
+	    req.has_ip_address ? req.ip_address : NULL, req.has_user_agent ? req.user_agent : NULL,
+	    details);
 	rep.http = 200;
 	rep.message = "Password reset successfully";
 	rep.has_message = true;
@@ -518,7 +505,6 @@ sessions_op_set_password(struct authd *ad, struct proto_request *r)
 out:
 	proto_reply(r, proto_auth_set_password_rep_msg(r->env.req_id, &rep));
 	proto_reply_fini(&h1);
-	proto_reply_fini(&h2);
 	authn_fini(&a);
 }
 

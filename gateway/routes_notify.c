@@ -385,30 +385,32 @@ notify_item_failed(struct gw_req *r, enum proto_status st, const char *detail)
 		routes_admin_failed(r, st, detail);
 }
 
-static void
-notify_read_cb(void *arg, enum proto_status st, const struct proto_inbox_read_rep *rep,
-    const char *detail)
-{
-	struct gw_req *r = arg;
+/* POST /inbox/{id}/read and DELETE /inbox/{id}: one of the caller's own items. */
+#define NOTIFY_ITEM_ROUTE(fn, op)                                                              \
+	static void fn##_cb(void *arg, enum proto_status st, const struct proto_##op##_rep *rep,   \
+	    const char *detail)                                                                   \
+	{                                                                                         \
+		struct gw_req *r = arg;                                                               \
+                                                                                              \
+		(void)rep;                                                                            \
+		if (st != PROTO_OK)                                                                   \
+			notify_item_failed(r, st, detail);                                                \
+		else                                                                                  \
+			notify_success(r);                                                                \
+		gw_async_done(r);                                                                     \
+	}                                                                                         \
+	void fn(struct gw_req *r)                                                                 \
+	{                                                                                         \
+		struct proto_##op##_req req = {.user_id = r->principal->user_id};                     \
+                                                                                              \
+		if (routes_admin_path_id(r, 0, "notification", &req.id) != 0)                         \
+			return;                                                                           \
+		gw_async_begin(r, 1, gw_async_noop);                                                  \
+		proto_##op##_call(NOTIFY_STORAGED(r), &req, NOTIFY_TIMEOUT(r), fn##_cb, r);           \
+	}
 
-	(void)rep;
-	if (st != PROTO_OK)
-		notify_item_failed(r, st, detail);
-	else
-		notify_success(r);
-	gw_async_done(r);
-}
-
-void
-routes_notify_inbox_read(struct gw_req *r)
-{
-	struct proto_inbox_read_req req = {.user_id = r->principal->user_id};
-
-	if (routes_admin_path_id(r, 0, "notification", &req.id) != 0)
-		return;
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_inbox_read_call(NOTIFY_STORAGED(r), &req, NOTIFY_TIMEOUT(r), notify_read_cb, r);
-}
+NOTIFY_ITEM_ROUTE(routes_notify_inbox_read, inbox_read)
+NOTIFY_ITEM_ROUTE(routes_notify_inbox_delete, inbox_delete)
 
 static void
 notify_read_all_cb(void *arg, enum proto_status st, const struct proto_inbox_read_all_rep *rep,
@@ -431,31 +433,6 @@ routes_notify_inbox_read_all(struct gw_req *r)
 
 	gw_async_begin(r, 1, gw_async_noop);
 	proto_inbox_read_all_call(NOTIFY_STORAGED(r), &req, NOTIFY_TIMEOUT(r), notify_read_all_cb, r);
-}
-
-static void
-notify_delete_cb(void *arg, enum proto_status st, const struct proto_inbox_delete_rep *rep,
-    const char *detail)
-{
-	struct gw_req *r = arg;
-
-	(void)rep;
-	if (st != PROTO_OK)
-		notify_item_failed(r, st, detail);
-	else
-		notify_success(r);
-	gw_async_done(r);
-}
-
-void
-routes_notify_inbox_delete(struct gw_req *r)
-{
-	struct proto_inbox_delete_req req = {.user_id = r->principal->user_id};
-
-	if (routes_admin_path_id(r, 0, "notification", &req.id) != 0)
-		return;
-	gw_async_begin(r, 1, gw_async_noop);
-	proto_inbox_delete_call(NOTIFY_STORAGED(r), &req, NOTIFY_TIMEOUT(r), notify_delete_cb, r);
 }
 
 /* ---- delivery log ------------------------------------------------------- */
