@@ -307,14 +307,6 @@ daemon_main(const struct daemon_ops *ops, void *ctx, int argc, char **argv)
 	rc = daemon_loop(&d, &set);
 	ops->stop(&d, time_mono_us() + DAEMON_DRAIN_MS * 1000);
 	log_info("stopped after %llu ms up", (unsigned long long)daemon_uptime_ms(&d));
-	if (ipc_unclean()) {
-		/* nng 1.5.2 kept pipes or a socket we could not close (logged above):
-		 * leave now, without exit handlers, whose leak check would report
-		 * nng's memory as ours */
-		config_free(&d.cfg);
-		free(d.cfg.vars);
-		_exit(rc);
-	}
 out:
 	config_free(&d.cfg);
 	free(d.cfg.vars);

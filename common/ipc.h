@@ -64,10 +64,6 @@ uint64_t ipc_redial_count(void);
 /* At process exit, after every socket is closed: stops the dialer monitor
  * and releases nng (nng_fini). */
 void ipc_fini(void);
-/* True once nng 1.5.2 was left holding memory we cannot reclaim (a stalled
- * listener replaced, a socket whose close never returned): the daemon then
- * exits without the leak accounting of a sanitizer build (daemon.c). */
-bool ipc_unclean(void);
 /* Waits (polling) until no call of c is in flight, or deadline_us passes:
  * before close, so that fire-and-forget calls (audit) get their answers. */
 void ipc_client_drain(struct ipc_client *c, int64_t deadline_us);
