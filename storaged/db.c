@@ -37,6 +37,16 @@ db_open(struct db_conn **c_r, const struct db_config *cfg, bool readonly, char *
 		return -1;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
+	if (cfg->ship_wal) {
+		int persist = 1;
+
+		sqlite3_db_config(c->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+		sqlite3_file_control(c->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+		if (db_pragma(c->db, "PRAGMA wal_autocheckpoint=0", err_r) != 0) {
+			db_close(&c);
+			return -1;
+		}
+	}
 	sqlite3_busy_timeout(c->db, cfg->busy_timeout_ms);
 	snprintf(sql, sizeof(sql), "PRAGMA synchronous=%s", cfg->synchronous);
 	if ((!readonly && db_pragma(c->db, "PRAGMA journal_mode=WAL", err_r) != 0) ||

@@ -14,6 +14,11 @@ struct db_config {
 	const char *path;
 	const char *synchronous;   /* FULL (default), NORMAL */
 	int busy_timeout_ms;
+	/* The backup shipper owns checkpoints (BACKUP.md 3): every connection
+	 * gets wal_autocheckpoint=0, keeps the WAL across close
+	 * (SQLITE_FCNTL_PERSIST_WAL) and never checkpoints on close
+	 * (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE). */
+	bool ship_wal;
 };
 
 struct db_conn {

@@ -13,10 +13,12 @@
  * Calls:   nobody (over IPC).
  * Keeps:   no privileges beyond its uid; files under KUBARR_DATA_DIR.
  * Ready:   only after migrations ran (it does not listen before). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "backup_cli.h"
 #include "import_pg.h"
 #include "log.h"
 #include "migrate.h"
@@ -57,6 +59,42 @@ static struct config_var storaged_vars[] = {
 	    .help = "ntfy server base URL"},
 	{.name = "KUBARR_NOTIFY_GOTIFY_URL", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
 	    .help = "Gotify server base URL (none by default: set it or the channel's \"url\")"},
+	{.name = "KUBARR_BACKUP_URL", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
+	    .help = "continuous backup replica: file:///dir or s3://bucket/prefix (empty: off)"},
+	{.name = "KUBARR_S3_ENDPOINT", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
+	    .help = "S3-compatible endpoint URL (MinIO, B2, Garage, R2); empty: AWS"},
+	{.name = "KUBARR_S3_REGION", .kind = CONFIG_STR, .def = "us-east-1",
+	    .help = "S3 region (signing)"},
+	{.name = "KUBARR_S3_PATH_STYLE", .kind = CONFIG_ENUM, .def = "auto", .choices = "auto|true|false",
+	    .help = "path-style addressing; auto: on with a custom endpoint"},
+	{.name = "KUBARR_S3_CREDENTIALS_FILE", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
+	    .help = "AWS shared credentials file, when AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are unset"},
+	{.name = "KUBARR_BACKUP_SPOOL_DIR", .kind = CONFIG_PATH, .def = "${KUBARR_DATA_DIR}/backup",
+	    .help = "local spool of segments waiting for upload, and the shipper's state"},
+	{.name = "KUBARR_BACKUP_SPOOL_MAX_BYTES", .kind = CONFIG_INT, .def = "1073741824", .min = 1048576,
+	    .max = 1099511627776LL, .help = "spool quota; beyond it shipping waits and the WAL keeps the commits"},
+	{.name = "KUBARR_BACKUP_SYNC_INTERVAL_MS", .kind = CONFIG_INT, .def = "1000", .min = 10,
+	    .max = 3600000, .help = "commits are batched into one segment for at most this long"},
+	{.name = "KUBARR_BACKUP_SNAPSHOT_INTERVAL_S", .kind = CONFIG_INT, .def = "86400", .min = 60,
+	    .max = 31536000, .help = "a full snapshot at least this often"},
+	{.name = "KUBARR_BACKUP_RETENTION_S", .kind = CONFIG_INT, .def = "604800", .min = 60,
+	    .max = 315360000, .help = "keep snapshots (and the segments after them) this long; the newest always stays"},
+	{.name = "KUBARR_BACKUP_VALIDATE_INTERVAL_S", .kind = CONFIG_INT, .def = "43200", .min = 0,
+	    .max = 31536000, .help = "restore drill into a temp dir with integrity_check this often (0: off)"},
+	{.name = "KUBARR_BACKUP_LEASE_TTL_S", .kind = CONFIG_INT, .def = "60", .min = 3, .max = 86400,
+	    .help = "the writer's lease on the replica; another storaged waits this long after a crash"},
+	{.name = "KUBARR_BACKUP_STALE_S", .kind = CONFIG_INT, .def = "600", .min = 1, .max = 31536000,
+	    .help = "notify backup_stale when the replica is this far behind"},
+	{.name = "KUBARR_BACKUP_CHECKPOINT_BYTES", .kind = CONFIG_INT, .def = "4194304", .min = 65536,
+	    .max = 1099511627776LL, .help = "the shipper checkpoints when the WAL is larger (after shipping it)"},
+	{.name = "KUBARR_BACKUP_WAL_ALERT_BYTES", .kind = CONFIG_INT, .def = "268435456", .min = 65536,
+	    .max = 1099511627776LL, .help = "warn when the WAL outgrows this because it cannot be checkpointed"},
+	{.name = "KUBARR_BACKUP_UPLOAD_TIMEOUT_MS", .kind = CONFIG_INT, .def = "60000", .min = 100,
+	    .max = 3600000, .help = "time limit of one replica request"},
+	{.name = "KUBARR_BACKUP_RETRIES", .kind = CONFIG_INT, .def = "4", .min = 0, .max = 100,
+	    .help = "retries of a failed replica request (5xx, 429, resets) before the uploader backs off"},
+	{.name = "KUBARR_BACKUP_RESTORE_ON_BOOT", .kind = CONFIG_BOOL, .def = "true",
+	    .help = "restore from the replica when the database file is missing (fails closed)"},
 	{.name = "KUBARR_DB_WRITE_BATCH", .kind = CONFIG_INT, .def = "256", .min = 1, .max = 65536,
 	    .help = "most write requests committed together in one transaction"},
 };
@@ -108,6 +146,16 @@ storaged_stats(void *arg, struct proto_stats *st)
 	proto_stats_add(st, "write_dedup_hits", (int64_t)ws.dedup_hits);
 	proto_stats_add(st, "write_max_batch", (int64_t)ws.max_batch);
 	proto_stats_add(st, "audit_retention_deleted", sd->jobs ? (int64_t)jobs_audit_deleted(sd->jobs) : 0);
+	if (sd->backup != NULL) {
+		struct backup_status bs;
+
+		backup_status_get(sd->backup, &bs);
+		proto_stats_add(st, "backup_seq_uploaded", (int64_t)bs.seq_uploaded);
+		proto_stats_add(st, "backup_uploads", (int64_t)bs.uploads);
+		proto_stats_add(st, "backup_upload_errors", (int64_t)bs.upload_errors);
+		proto_stats_add(st, "backup_spool_bytes", (int64_t)bs.spool_bytes);
+		proto_stats_add(st, "backup_lag_ms", (int64_t)(bs.lag_s * 1000));
+	}
 }
 
 static void
@@ -124,6 +172,7 @@ storaged_start(struct daemon *d, char **err_r)
 {
 	struct storaged *sd = d->ctx;
 	struct proto_service svc = {.ctx = sd, .ping = storaged_ping, .stats = storaged_stats};
+	struct backup_config bc;
 
 	sd->d = d;
 	sd->authd_uid = config_int(&d->cfg, "KUBARR_AUTHD_UID") < 0 ? (uint64_t)geteuid() :
@@ -134,6 +183,12 @@ storaged_start(struct daemon *d, char **err_r)
 	if (daemon_mkdir_p(d->data_dir, 0750) != 0) {
 		*err_r = xasprintf("cannot create %s", d->data_dir);
 		return -1;
+	}
+	if (backup_config_load(d, &bc) == 1) {
+		sd->dbc.ship_wal = true; /* checkpoints belong to the shipper */
+		if (config_bool(&d->cfg, "KUBARR_BACKUP_RESTORE_ON_BOOT") &&
+		    backup_boot_restore(&bc, err_r) != 0)
+			return -1;
 	}
 	if (db_open(&sd->wconn, &sd->dbc, false, err_r) != 0)
 		return -1;
@@ -146,6 +201,8 @@ storaged_start(struct daemon *d, char **err_r)
 	else
 		log_info("database %s at schema version %d", sd->dbc.path, sd->schema_to);
 	storaged_check_admin(sd, sd->wconn);
+	if (sd->dbc.ship_wal && backup_start(&sd->backup, sd, sd->wconn, &bc, err_r) != 0)
+		return -1;
 	if (readers_start(&sd->readers, &sd->dbc, (int)config_int(&d->cfg, "KUBARR_DB_READERS"),
 		err_r) != 0)
 		return -1;
@@ -154,6 +211,8 @@ storaged_start(struct daemon *d, char **err_r)
 	if (writer_start(&sd->writer, sd->wconn, sd->events,
 		(unsigned)config_int(&d->cfg, "KUBARR_DB_WRITE_BATCH"), storaged_after_commit, sd,
 		err_r) != 0)
+		return -1;
+	if (sd->backup != NULL && backup_run(sd->backup, sd->writer, err_r) != 0)
 		return -1;
 	{
 		struct jobs_config jc = {
@@ -191,7 +250,9 @@ storaged_stop(struct daemon *d, int64_t deadline_us)
 	 * socket is open; then the threads stop; only then the socket closes. */
 	proto_server_drain(sd->srv, deadline_us);
 	notify_send_stop(&sd->sender);
+	backup_halt(sd->backup);   /* ships what is committed; the writer still runs */
 	writer_stop(&sd->writer, deadline_us);
+	backup_stop(&sd->backup);
 	jobs_free(&sd->jobs);
 	readers_stop(&sd->readers);
 	proto_server_close(&sd->srv, deadline_us);
@@ -204,7 +265,7 @@ storaged_command(struct daemon *d, int argc, char **argv)
 {
 	if (strcmp(argv[0], "import-pg") == 0)
 		return import_pg_command(d, argc, argv);
-	return -1;
+	return backup_cli_command(d, argc, argv);
 }
 
 static const struct daemon_ops storaged_ops = {
@@ -222,7 +283,11 @@ static const struct daemon_ops storaged_ops = {
 int
 main(int argc, char **argv)
 {
+	static char help[1024];
 	struct storaged sd = {0};
+	struct daemon_ops ops = storaged_ops;
 
-	return daemon_main(&storaged_ops, &sd, argc, argv);
+	snprintf(help, sizeof(help), "%s%s", import_pg_commands_help, backup_commands_help);
+	ops.commands_help = help;
+	return daemon_main(&ops, &sd, argc, argv);
 }

@@ -56,6 +56,7 @@ struct op_job {
 	op_task_fn task;
 	void *task_arg;
 	void (*task_done)(void *arg, int rc); /* after the task's commit (or rollback) */
+	bool notx;                   /* a task run outside any transaction (checkpoints) */
 	void *req;                   /* decoded request; strings live in r's zone */
 	struct op_ctx ctx;
 	enum proto_status st;

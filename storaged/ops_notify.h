@@ -43,7 +43,8 @@ int ops_notify_emit_security(struct db_conn *c, const char *event_type, const ch
     int64_t user_id, const char *before, const char *after);
 
 /* The same for every active admin, and user_id too when include_user
- * (user_id names the user in the message either way). */
+ * (user_id names the user in the message either way; 0: a system event,
+ * the message is before + after). */
 int ops_notify_emit_admins(struct db_conn *c, const char *event_type, const char *title,
     int64_t user_id, bool include_user, const char *before, const char *after);
 

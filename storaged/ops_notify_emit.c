@@ -167,7 +167,8 @@ ops_notify_emit_admins(struct db_conn *c, const char *event_type, const char *ti
 		const unsigned char *u = sqlite3_column_text(st, 1);
 
 		ids = xstrdup((const char *)sqlite3_column_text(st, 0));
-		msg = xasprintf("%s%s%s", before, u != NULL ? (const char *)u : "?", after);
+		msg = user_id > 0 ? xasprintf("%s%s%s", before, u != NULL ? (const char *)u : "?", after) :
+		    xasprintf("%s%s", before, after); /* no user: a system event */
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW) {

@@ -64,6 +64,18 @@ writer_submit_task_done(struct writer *w, op_task_fn fn, void *arg,
 	writer_submit(w, job);
 }
 
+void
+writer_submit_exclusive(struct writer *w, op_task_fn fn, void *arg, void (*done)(void *arg, int rc))
+{
+	struct op_job *job = xcalloc(1, sizeof(*job));
+
+	job->task = fn;
+	job->task_arg = arg;
+	job->task_done = done;
+	job->notx = true;
+	writer_submit(w, job);
+}
+
 /* The writer's fixed statements, prepared once (the per-job savepoints run
  * thousands of times a second under load). */
 static const char writer_sql_begin[] = "BEGIN IMMEDIATE";
@@ -221,7 +233,10 @@ writer_task(struct writer *w, struct op_job *job)
 	bool again = false;
 	int rc = -1;
 
-	if (writer_sql(w, writer_sql_begin) == 0) {
+	if (job->notx) {
+		rc = job->task(w->c, job->task_arg, &again);
+		again = false;
+	} else if (writer_sql(w, writer_sql_begin) == 0) {
 		rc = job->task(w->c, job->task_arg, &again);
 		if (writer_sql(w, rc == 0 ? writer_sql_commit : writer_sql_rollback) != 0) {
 			writer_sql(w, writer_sql_rollback);

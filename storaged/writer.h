@@ -29,6 +29,12 @@ void writer_submit_task(struct writer *w, op_task_fn fn, void *arg);
  * writer stopped before running it. */
 void writer_submit_task_done(struct writer *w, op_task_fn fn, void *arg,
     void (*done)(void *arg, int rc));
+/* A task run alone on the writing connection outside any transaction, with
+ * nothing committing meanwhile: the backup shipper's checkpoints (it ships
+ * the WAL's end, then checkpoints, knowing no commit slips in between).  fn
+ * must not leave a transaction open; *again is ignored. */
+void writer_submit_exclusive(struct writer *w, op_task_fn fn, void *arg,
+    void (*done)(void *arg, int rc));
 void writer_stats(struct writer *w, struct writer_stats *st);
 /* Finishes what is queued (until deadline), stops the thread. */
 void writer_stop(struct writer **w, int64_t deadline_us);

@@ -1,0 +1,437 @@
+/* Continuous backup with a file replica (BACKUP.md), the four real daemons:
+ * every test writes acknowledged markers, lets the shipper upload them, and
+ * ends with `kubarr-storaged restore` into a new file, PRAGMA
+ * integrity_check, and a comparison with what was acknowledged.
+ *
+ *   ship_restore        writes -> replica -> restore equals; list; verify;
+ *                       restore refuses to overwrite; --if-db-not-exists
+ *   point_in_time       --seq and --to between two batches
+ *   corrupt_objects     a flipped byte, a truncated and a missing segment each
+ *                       stop the restore with a clear error and no file
+ *   external_checkpoint a checkpoint by another process: a new timeline,
+ *                       nothing lost
+ *   torn_wal_tail       kill -9, garbage after the last frame: resumes
+ *   restore_on_boot     the database deleted: storaged restores it before it
+ *                       serves, numbering continues
+ *   boot_fails_closed   replica missing at boot with no database: storaged
+ *                       exits with a clear error instead of starting empty
+ *   two_writers         a second storaged on the same replica is refused the
+ *                       lease and uploads nothing */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup_fx.h"
+
+#define NMARK 4000
+
+static int counts[NMARK];
+
+static int
+setup(void **state)
+{
+	struct bfx *b = calloc(1, sizeof(*b));
+
+	*state = b;
+	return bfx_start(b, NULL);
+}
+
+static int
+teardown(void **state)
+{
+	struct bfx *b = *state;
+	int rc = bfx_finish(b);
+
+	free(b);
+	return rc;
+}
+
+static void
+write_range(struct bfx *b, int from, int to)
+{
+	for (int k = from; k < to; k++)
+		assert_true(bfx_write(b->c, k, 0, 3000));
+}
+
+static void
+out_path(struct bfx *b, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", harness_tmp_dir(b->h), name);
+}
+
+/* counts of [0, n) are 1 and the rest of [n, m) 0 */
+static void
+expect_markers(const char *db, int n, int m)
+{
+	bfx_markers(db, counts, NMARK);
+	for (int k = 0; k < m; k++)
+		if (counts[k] != (k < n ? 1 : 0))
+			fail_msg("marker %d: %d rows, expected %d (restored %s)", k, counts[k], k < n, db);
+}
+
+static void
+test_ship_restore(void **state)
+{
+	struct bfx *b = *state;
+	struct harness_run_result r = {0};
+	char out[300], err[4096];
+	const char *list[] = {"backup", "list", NULL}, *verify[] = {"backup", "verify", NULL};
+	const char *ifnot[] = {"--if-db-not-exists", NULL};
+
+	write_range(b, 0, 300);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	assert_true(bfx_count_objects(b, "/snapshots/") >= 1);
+	assert_true(bfx_count_objects(b, "/segments/") >= 1);
+	out_path(b, "r1.db", out, sizeof(out));
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
+	expect_markers(out, 300, 400);
+	/* never over an existing file; --if-db-not-exists makes that a no-op */
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "exists"));
+	assert_int_equal(bfx_restore(b, out, ifnot, err, sizeof(err)), 0);
+	assert_int_equal(harness_run(b->h, "storaged", list, 20000, &r), 0);
+	assert_int_equal(WEXITSTATUS(r.wait_status), 0);
+	assert_non_null(strstr(r.out, "snapshot"));
+	assert_non_null(strstr(r.out, "segment"));
+	harness_run_result_free(&r);
+	assert_int_equal(harness_run(b->h, "storaged", verify, 60000, &r), 0);
+	assert_int_equal(WEXITSTATUS(r.wait_status), 0);
+	assert_non_null(strstr(r.out, "integrity_check"));
+	harness_run_result_free(&r);
+}
+
+static void
+iso_time(int64_t ms, char *out, size_t len)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + strlen(out), len - strlen(out), ".%03dZ", (int)(ms % 1000));
+}
+
+static void
+test_point_in_time(void **state)
+{
+	struct bfx *b = *state;
+	char out[300], seq[32], when[64], err[4096];
+	const char *by_seq[] = {"--seq", seq, NULL}, *by_time[] = {"--to", when, NULL};
+	struct timespec ts;
+	int64_t sa;
+
+	write_range(b, 0, 100);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	sa = bfx_stat(b, "backup_seq_uploaded");
+	assert_true(sa > 0);
+	usleep(300000);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	iso_time((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, when, sizeof(when));
+	usleep(300000);
+	write_range(b, 100, 200);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	assert_true(bfx_stat(b, "backup_seq_uploaded") > sa);
+
+	snprintf(seq, sizeof(seq), "%lld", (long long)sa);
+	out_path(b, "pitr-seq.db", out, sizeof(out));
+	assert_int_equal(bfx_restore(b, out, by_seq, err, sizeof(err)), 0);
+	expect_markers(out, 100, 200);
+	out_path(b, "pitr-time.db", out, sizeof(out));
+	assert_int_equal(bfx_restore(b, out, by_time, err, sizeof(err)), 0);
+	expect_markers(out, 100, 200);
+	out_path(b, "pitr-latest.db", out, sizeof(out));
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
+	expect_markers(out, 200, 300);
+	/* a time before any snapshot: nothing to restore, said plainly */
+	snprintf(when, sizeof(when), "2001-01-01T00:00:00Z");
+	out_path(b, "pitr-none.db", out, sizeof(out));
+	assert_int_equal(bfx_restore(b, out, by_time, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "no snapshot"));
+	assert_int_not_equal(access(out, F_OK), 0);
+}
+
+static void
+flip_byte(const char *path, off_t at)
+{
+	int fd = open(path, O_RDWR);
+	unsigned char c;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, at), 1);
+	c ^= 0x5a;
+	assert_int_equal(pwrite(fd, &c, 1, at), 1);
+	close(fd);
+}
+
+static void
+put_file(const char *path, const char *buf, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	fclose(f);
+}
+
+static void
+test_corrupt_objects(void **state)
+{
+	struct bfx *b = *state;
+	char out[300], seg[600], aside[700], err[4096], *orig;
+	struct stat sb;
+	FILE *f;
+	int nseg;
+
+	/* several segments: a batch per shipping window */
+	for (int k = 0; k < 6; k++) {
+		write_range(b, k * 10, k * 10 + 10);
+		usleep(250000);
+	}
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	nseg = bfx_count_objects(b, "/segments/");
+	assert_true(nseg >= 3);
+	assert_int_equal(bfx_object_path(b, "/segments/", nseg / 2, seg, sizeof(seg)), 0);
+	assert_int_equal(stat(seg, &sb), 0);
+	orig = malloc((size_t)sb.st_size);
+	assert_non_null(f = fopen(seg, "r"));
+	assert_int_equal(fread(orig, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
+	fclose(f);
+	out_path(b, "bad.db", out, sizeof(out));
+
+	/* a flipped byte in the body */
+	flip_byte(seg, sb.st_size / 2);
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "corrupt"));
+	assert_int_not_equal(access(out, F_OK), 0);
+	put_file(seg, orig, (size_t)sb.st_size);
+	/* a flipped byte in the header */
+	flip_byte(seg, 20);
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "corrupt"));
+	put_file(seg, orig, (size_t)sb.st_size);
+	/* truncated */
+	assert_int_equal(truncate(seg, sb.st_size - 7), 0);
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "corrupt"));
+	assert_int_not_equal(access(out, F_OK), 0);
+	put_file(seg, orig, (size_t)sb.st_size);
+	/* missing */
+	snprintf(aside, sizeof(aside), "%s.aside", b->replica);
+	assert_int_equal(rename(seg, aside), 0);
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "missing"));
+	assert_int_not_equal(access(out, F_OK), 0);
+	assert_int_equal(rename(aside, seg), 0);
+	/* whole again: the restore verifies */
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
+	expect_markers(out, 60, 100);
+	free(orig);
+}
+
+static void
+test_external_checkpoint(void **state)
+{
+	struct bfx *b = *state;
+	char out[300], err[4096];
+	sqlite3 *db;
+	int nlog = -1, nckpt = -1, rc = SQLITE_BUSY;
+
+	write_range(b, 0, 50);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	assert_int_equal(bfx_count_objects(b, "00000002/"), 0);
+	assert_int_equal(sqlite3_open_v2(b->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	for (int i = 0; i < 50 && rc != SQLITE_OK; i++) {
+		rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &nlog, &nckpt);
+		if (rc != SQLITE_OK)
+			usleep(20000);
+	}
+	assert_int_equal(rc, SQLITE_OK);
+	sqlite3_close(db);
+	write_range(b, 50, 100);
+	/* the shipper sees a WAL it did not restart: a new timeline with a snapshot */
+	for (int i = 0; i < 200 && bfx_count_objects(b, "00000002/snapshots/") == 0; i++)
+		usleep(50000);
+	assert_int_equal(bfx_count_objects(b, "00000002/snapshots/"), 1);
+	write_range(b, 100, 120);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	out_path(b, "ext.db", out, sizeof(out));
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
+	expect_markers(out, 120, 200);
+}
+
+static void
+test_torn_wal_tail(void **state)
+{
+	struct bfx *b = *state;
+	char out[300], wal[300], err[4096], junk[3000];
+	int fd;
+
+	write_range(b, 0, 40);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	assert_int_equal(harness_kill(b->h, "storaged", SIGKILL), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", b->db);
+	fd = open(wal, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (char)(i * 131 + 7);
+	assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	assert_int_equal(harness_restart(b->h, "storaged"), 0);
+	bfx_connect(b);
+	write_range(b, 40, 80);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	out_path(b, "torn.db", out, sizeof(out));
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
+	expect_markers(out, 80, 120);
+}
+
+static void
+move_db_aside(struct bfx *b, const char *tag)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm"};
+
+	for (size_t i = 0; i < 3; i++) {
+		char from[300], to[340];
+
+		snprintf(from, sizeof(from), "%s%s", b->db, sfx[i]);
+		snprintf(to, sizeof(to), "%s%s.%s", b->db, sfx[i], tag);
+		if (access(from, F_OK) == 0)
+			assert_int_equal(rename(from, to), 0);
+	}
+}
+
+static void
+test_restore_on_boot(void **state)
+{
+	struct bfx *b = *state;
+	char out[300], err[4096];
+	int64_t before;
+
+	write_range(b, 0, 150);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	before = bfx_stat(b, "backup_seq_uploaded");
+	assert_int_equal(harness_kill(b->h, "storaged", SIGTERM), 0);
+	move_db_aside(b, "lost");
+	assert_int_equal(harness_restart(b->h, "storaged"), 0);
+	bfx_connect(b);
+	expect_markers(b->db, 150, 200); /* served from the restored file */
+	write_range(b, 150, 200);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	assert_true(bfx_stat(b, "backup_seq_uploaded") > before); /* numbering goes on */
+	assert_true(bfx_count_objects(b, "00000002/snapshots/") == 1);
+	out_path(b, "boot.db", out, sizeof(out));
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
+	expect_markers(out, 200, 300);
+}
+
+static bool
+log_has(struct bfx *b, const char *name, const char *what)
+{
+	char path[300], *buf;
+	FILE *f;
+	long n;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/%s.log", harness_tmp_dir(b->h), name);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) == (size_t)n)
+		found = strstr(buf, what) != NULL;
+	free(buf);
+	fclose(f);
+	return found;
+}
+
+static void
+test_boot_fails_closed(void **state)
+{
+	struct bfx *b = *state;
+	char missing[300];
+	struct harness_daemon_info info;
+
+	write_range(b, 0, 30);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	assert_int_equal(harness_kill(b->h, "storaged", SIGTERM), 0);
+	move_db_aside(b, "gone");
+	/* the replica's folder is not there (an unmounted share): no empty start */
+	snprintf(missing, sizeof(missing), "file://%s/not-mounted", harness_tmp_dir(b->h));
+	assert_int_equal(harness_setenv(b->h, "KUBARR_BACKUP_URL", missing), 0);
+	assert_int_not_equal(harness_restart(b->h, "storaged"), 0);
+	assert_int_equal(harness_daemon_info(b->h, "storaged", &info), 0);
+	assert_false(info.running);
+	assert_true(info.has_status && WIFEXITED(info.wait_status) && WEXITSTATUS(info.wait_status) == 1);
+	assert_true(log_has(b, "storaged", "refusing to start with an empty database"));
+	assert_int_not_equal(access(b->db, F_OK), 0);
+	/* the replica back: restored, the markers are there */
+	assert_int_equal(harness_setenv(b->h, "KUBARR_BACKUP_URL", b->url), 0);
+	assert_int_equal(harness_restart(b->h, "storaged"), 0);
+	bfx_connect(b);
+	expect_markers(b->db, 30, 60);
+}
+
+static void
+test_two_writers(void **state)
+{
+	struct bfx *b = *state;
+	struct harness_run_result r = {0};
+	char data2[300], run2[300], out[300], err[4096];
+	const char *args[] = {NULL};
+
+	write_range(b, 0, 60);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	snprintf(data2, sizeof(data2), "%s/data2", harness_tmp_dir(b->h));
+	snprintf(run2, sizeof(run2), "%s/run2", harness_tmp_dir(b->h));
+	mkdir(data2, 0750);
+	mkdir(run2, 0750);
+	assert_int_equal(harness_setenv(b->h, "KUBARR_DATA_DIR", data2), 0);
+	assert_int_equal(harness_setenv(b->h, "KUBARR_RUNTIME_DIR", run2), 0);
+	/* the second storaged restores the replica (its database is missing),
+	 * then must not upload a single object: the first holds the lease */
+	assert_int_equal(harness_run(b->h, "storaged", args, 5000, &r), 0);
+	assert_true(r.timed_out);
+	assert_non_null(strstr(r.err, "holds the lease"));
+	harness_run_result_free(&r);
+	assert_int_equal(harness_setenv(b->h, "KUBARR_DATA_DIR", harness_data_dir(b->h)), 0);
+	assert_int_equal(harness_setenv(b->h, "KUBARR_RUNTIME_DIR", harness_runtime_dir(b->h)), 0);
+	assert_int_equal(bfx_count_objects(b, "00000002/"), 0);
+	write_range(b, 60, 90);
+	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
+	out_path(b, "two.db", out, sizeof(out));
+	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
+	expect_markers(out, 90, 150);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_ship_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_point_in_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_objects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_external_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_wal_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_on_boot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_boot_fails_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
