@@ -879,7 +879,8 @@ test_obj_build(const struct seg_hdr *h, const uint8_t *raw, size_t rawlen, const
 	test_hdr_encode(h, o.buf);
 	clen = ZSTD_compress(o.buf + SEG_HDR_SIZE, bound, raw, rawlen, 3);
 	assert_false(ZSTD_isError(clen));
-	memcpy(o.buf + SEG_HDR_SIZE + clen, extra, nextra);
+	if (nextra > 0)
+		memcpy(o.buf + SEG_HDR_SIZE + clen, extra, nextra);
 	clen += nextra;
 	test_le64(o.buf + SEG_HDR_SIZE + clen, clen);
 	test_le32(o.buf + SEG_HDR_SIZE + clen + 8, (uint32_t)crc32(0, o.buf + SEG_HDR_SIZE, (uInt)clen));
