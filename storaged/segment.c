@@ -596,21 +596,26 @@ seg_reader_inflate(struct seg_reader *r, uint8_t *out, size_t n, size_t *got_r, 
 	unsigned stalls = 0;
 
 	while (ob.pos < n && !r->frame_done) {
-		size_t in_before = r->ib.pos, out_before = ob.pos, rc;
+		size_t in_before, out_before = ob.pos, rc;
 		char *e = NULL;
 
 		if (seg_reader_refill(r, &e) != 0)
 			return seg_reader_fail(r, err_r, e);
-		if (r->ib.pos == r->ib.size)
-			return seg_reader_fail(r, err_r, xstrdup("segment: truncated body"));
+		in_before = r->ib.pos;
+		/* called even without input left: zstd may hold decoded bytes */
 		rc = ZSTD_decompressStream(r->dctx, &ob, &r->ib);
 		if (ZSTD_isError(rc))
 			return seg_reader_fail(r, err_r,
 			    xasprintf("segment: corrupt body (%s)", ZSTD_getErrorName(rc)));
-		if (rc == 0)
+		if (rc == 0) {
 			r->frame_done = true;
-		else if (r->ib.pos == in_before && ob.pos == out_before && ++stalls > 4)
-			return seg_reader_fail(r, err_r, xstrdup("segment: corrupt body (no progress)"));
+		} else if (r->ib.pos == in_before && ob.pos == out_before) {
+			if (r->ib.pos == r->ib.size && r->body_read == r->body_len)
+				return seg_reader_fail(r, err_r, xstrdup("segment: truncated body"));
+			if (++stalls > 4)
+				return seg_reader_fail(r, err_r,
+				    xstrdup("segment: corrupt body (no progress)"));
+		}
 	}
 	*got_r = ob.pos;
 	return 0;

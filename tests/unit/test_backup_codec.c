@@ -1006,6 +1006,25 @@ test_seg_body_errors(void **state)
 	free(o.buf);
 	free(raw);
 
+	/* large records from a frame without a content checksum: the last block's
+	 * input is all consumed while decoded records are still to come */
+	for (uint32_t big_n = 1; big_n <= 6; big_n++) {
+		struct seg_hdr bh = test_hdr(SEG_KIND_SNAPSHOT, 65536, big_n, big_n);
+		uint8_t *braw = xmalloc((size_t)big_n * 65540);
+
+		for (uint32_t i = 0; i < big_n; i++) {
+			test_le32(braw + (size_t)i * 65540, i + 1);
+			test_fill(braw + (size_t)i * 65540 + 4, 65536, i % 2 == 0);
+		}
+		o = test_obj_build(&bh, braw, (size_t)big_n * 65540, NULL, 0);
+		for (int use_fd = 0; use_fd <= 1; use_fd++) {
+			if (test_seg_read(o.buf, o.len, use_fd, &got, NULL, NULL, &err) != 0)
+				fail_msg("%u records of 64 KiB: %s", big_n, err);
+		}
+		free(o.buf);
+		free(braw);
+	}
+
 	/* not zstd at all (under a good CRC) */
 	{
 		struct test_obj z = test_obj_build(&h, (const uint8_t *)"", 0, NULL, 0);
