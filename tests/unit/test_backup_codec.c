@@ -322,6 +322,57 @@ test_wal_real(void **state)
 	test_db_close(&t);
 }
 
+/* After a checkpoint the next writer restarts the log: a new header (salt-1
+ * + 1, a new salt-2), frames written again from the start, stale frames of the
+ * old generation behind them.  The old position finds nothing; the new
+ * generation's transactions are read and the stale frames are not. */
+static void
+test_wal_restart(void **state)
+{
+	struct test_db t;
+	struct test_apply a, b;
+	struct wal_pos old, pos;
+	struct wal_hdr h;
+	struct stat st;
+	char *err = NULL;
+	uint8_t *ck;
+	size_t cklen;
+	int n, fd;
+
+	(void)state;
+	test_db_open(&t, 1024);
+	for (int i = 0; i < 4; i++)
+		test_db_txn(&t, 20);
+	n = test_db_scan(&t, &a, &old);
+	assert_int_equal(n, 5);
+	free(a.img);
+	test_exec(t.db, "PRAGMA wal_checkpoint(PASSIVE)");
+	test_db_txn(&t, 1);
+
+	fd = open(t.wal, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(wal_hdr_read(fd, &h, &err), 0);
+	assert_int_equal(h.salt1, old.salt1 + 1);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(old.offset <= (uint64_t)st.st_size); /* the old frames are still there */
+	pos = old;
+	assert_int_equal(wal_scan(fd, &pos, 0, NULL, NULL, &err), 0);
+	assert_memory_equal(&pos, &old, sizeof(pos));
+	close(fd);
+
+	n = test_db_scan(&t, &b, &pos);
+	assert_int_equal(n, 1);
+	assert_int_equal(b.ncommits, 1);
+	assert_true(pos.offset < (uint64_t)st.st_size); /* stale frames behind */
+	test_exec(t.db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	ck = test_read_file(t.path, &cklen);
+	assert_int_equal(cklen, (size_t)b.npages * b.page_size);
+	assert_memory_equal(ck, b.img, cklen);
+	free(ck);
+	free(b.img);
+	test_db_close(&t);
+}
+
 /* Scans a modified copy of a WAL: the number of transactions and the end. */
 static int
 test_wal_scan_buf(const uint8_t *buf, size_t len, struct wal_pos *pos, uint64_t max_frames,
@@ -1282,6 +1333,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wal_real),
+		cmocka_unit_test(test_wal_restart),
 		cmocka_unit_test(test_wal_damage),
 		cmocka_unit_test(test_wal_synthetic),
 		cmocka_unit_test(test_wal_header_errors),
