@@ -56,12 +56,17 @@ struct seg_hdr {
 /* ---- writing ------------------------------------------------------------ */
 
 struct seg_writer;
-/* Starts an object on fd (a regular file opened for writing, at offset 0; it
- * is truncated to what gets written).  hdr->npages is checked at the end
- * against the pages added.  0 or -1 (*err_r, caller frees). */
+/* Starts an object on fd (a regular file opened for writing; written with
+ * pwrite from offset 0, and truncated to what gets written).  hdr must pass
+ * the checks of seg_hdr_decode; hdr->npages is checked at the end against the
+ * pages added.  zstd_level is clamped to ..19 (whose window, at most 8 MiB,
+ * is what readers accept); 0 is zstd's default.  0 or -1 (*err_r, caller
+ * frees). */
 int seg_writer_open(struct seg_writer **w_r, int fd, const struct seg_hdr *hdr, int zstd_level,
     char **err_r);
-/* Adds a page; pgno strictly increasing. 0 or -1 (*err_r). */
+/* Adds a page; pgno strictly increasing, 1..hdr->db_pages (a segment whose
+ * commits shrank the database must leave out the pages past its end), at
+ * most hdr->npages of them.  0 or -1 (*err_r). */
 int seg_writer_page(struct seg_writer *w, uint32_t pgno, const uint8_t *page, char **err_r);
 /* Writes the trailer and the final header; does not fsync or close fd.
  * Returns 0 and the object's size in *bytes_r, or -1 (*err_r).  Frees w
@@ -73,8 +78,10 @@ void seg_writer_abort(struct seg_writer **w);
 /* ---- reading ------------------------------------------------------------ */
 
 /* Parses and validates the SEG_HDR_SIZE-byte header alone (magic, version,
- * CRC, kind, page size, npages <= SEG_MAX_PAGES, a segment's prev_seq <
- * seq, a snapshot's npages == db_pages).  0 or -1 (*err_r). */
+ * CRC, zero padding, kind, page size, npages <= db_pages <= SEG_MAX_PAGES, a
+ * segment's prev_seq < seq and ncommits >= 1, a snapshot's npages ==
+ * db_pages, prev_seq == seq and ncommits == 1).  len is the bytes available
+ * (at least SEG_HDR_SIZE).  0 or -1 (*err_r). */
 int seg_hdr_decode(const uint8_t *buf, size_t len, struct seg_hdr *h, char **err_r);
 
 struct seg_reader;
@@ -87,7 +94,11 @@ int seg_reader_open_mem(struct seg_reader **r_r, const uint8_t *buf, size_t len,
 const struct seg_hdr *seg_reader_hdr(const struct seg_reader *r);
 /* The next page: 1 with *pgno_r and *page_r (page_size bytes, valid until
  * the next call), 0 after the last page (and the body held exactly npages
- * records and nothing after), -1 on a corrupt body (*err_r). */
+ * records and nothing after), -1 on a corrupt body (*err_r): a page number 0,
+ * not increasing or past db_pages, too few or too many records, bytes after
+ * the zstd frame.  After -1 every call fails again.  Pages come before the
+ * end of the body is checked: apply them to a scratch copy and keep it only
+ * after the 0. */
 int seg_reader_next(struct seg_reader *r, uint32_t *pgno_r, const uint8_t **page_r, char **err_r);
 void seg_reader_close(struct seg_reader **r);
 
@@ -100,18 +111,23 @@ struct imghash {
 	uint64_t sum;       /* the image's db_checksum */
 };
 
+/* The key of SipHash is the 16 ASCII bytes "kubarr-imghash-1" (segment.c);
+ * the hash of a page is the 8-byte output read little-endian. */
 void imghash_init(struct imghash *ih, uint32_t page_size);
 void imghash_free(struct imghash *ih);
 /* Sets page pgno (>= 1).  When pgno is past the end the image grows, and
  * the pages between count as all-zero pages (what a file extended by
- * ftruncate reads).  0, or -1 on ENOMEM. */
+ * ftruncate reads).  0, or -1 on ENOMEM (or EINVAL: pgno 0 or past
+ * SEG_MAX_PAGES, a page size that is not one). */
 int imghash_set(struct imghash *ih, uint32_t pgno, const uint8_t *page);
-/* Sets the image size to db_pages (drops pages beyond; grows with zero pages). */
+/* Sets the image size to db_pages (drops pages beyond; grows with zero pages,
+ * each hashed: growing by k pages costs k page hashes).  0 or -1 (errno). */
 int imghash_resize(struct imghash *ih, uint32_t db_pages);
 /* The hash of one page as it counts in the sum. */
 uint64_t imghash_page(uint32_t pgno, const uint8_t *page, uint32_t page_size);
 /* db_checksum of a database file (page_size from its header, pages =
- * size / page_size), filling ih.  0 or -1 (*err_r). */
+ * size / page_size), filling ih: ih must have been initialised (imghash_init)
+ * and its old content is replaced, page_size included.  0 or -1 (*err_r). */
 int imghash_file(struct imghash *ih, int fd, char **err_r);
 
 #endif

@@ -41,7 +41,8 @@ struct wal_pos {
 };
 
 /* Parses and validates a 32-byte header: magic, version, page size (a power of
- * two, 512..65536; the value 1 means 65536), header checksum.  0, or -1 with a
+ * two, 512..65536; SQLite writes 65536 as is, the value 1 is accepted for it
+ * too), header checksum.  h->page_size is the size in bytes.  0, or -1 with a
  * message in *err_r (caller frees). */
 int wal_hdr_parse(const uint8_t buf[WAL_HDR_SIZE], struct wal_hdr *h, char **err_r);
 /* Reads and parses the header of fd.  1 when the file is shorter than a
@@ -51,9 +52,11 @@ int wal_hdr_read(int fd, struct wal_hdr *h, char **err_r);
 void wal_pos_init(struct wal_pos *pos, const struct wal_hdr *h);
 
 /* Called for every frame of every complete transaction, in log order: the
- * page number, the commit frame's database size (0 on other frames), the
- * page (pos->page_size bytes, valid during the call) and the page's file
- * offset in the WAL.  0 goes on; -1 (with *err_r set) stops the scan. */
+ * page number (never 0), the commit frame's database size (0 on other
+ * frames), the page (pos->page_size bytes, valid during the call) and the
+ * page's file offset in the WAL.  0 goes on; -1 (with *err_r set) stops the
+ * scan.  A page number can repeat (a page changed again later): the last
+ * image wins. */
 typedef int (*wal_frame_fn)(void *arg, uint32_t pgno, uint32_t commit_db_pages,
     const uint8_t *page, uint64_t page_offset, char **err_r);
 
@@ -66,6 +69,14 @@ typedef int (*wal_frame_fn)(void *arg, uint32_t pgno, uint32_t commit_db_pages,
  * allocation failure or fn's -1, with *err_r set and *pos unchanged.  Reads
  * each frame at most twice (validation, then fn; the second from the page
  * cache). */
+/* Notes: max_frames counts validated frames, so a limit smaller than the next
+ * transaction returns 0 without progress (use 0, or a limit above the largest
+ * transaction).  The second pass checks every frame again, so a file that
+ * changed between the passes is an error, never a wrong page.  On -1, fn may
+ * already have seen some of the frames: discard what it built.  fn may be
+ * NULL (validate and advance only).  The shipper must stop SQLite from
+ * checkpointing/restarting the log while it scans (BACKUP.md: checkpoints
+ * belong to the shipper). */
 int wal_scan(int fd, struct wal_pos *pos, uint64_t max_frames, wal_frame_fn fn, void *arg,
     char **err_r);
 

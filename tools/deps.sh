@@ -8,7 +8,8 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git
   libnng-dev libmicrohttpd-dev libmsgpack-dev libjwt-dev libsqlite3-dev
-  libcurl4-openssl-dev libjansson-dev libsodium-dev liboath-dev libsystemd-dev libssl-dev libcrypt-dev)
+  libcurl4-openssl-dev libjansson-dev libsodium-dev liboath-dev libsystemd-dev libssl-dev libcrypt-dev
+  libzstd-dev zlib1g-dev)
 test_pkgs=(libcmocka-dev curl postgresql systemd dpkg-dev python3-yaml gdb)
 bench_pkgs=(wrk nginx-light)
 
