@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "backup_fx.h"
+#include "client.h"
 #include "proto.h"
 
 #define STORM_ROUNDS 50

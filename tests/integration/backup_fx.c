@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backup_fx.h"
+#include "client.h"
 #include "proto.h"
 
 int
@@ -200,7 +201,7 @@ bfx_markers(const char *db, int *counts, int n)
 static int
 bfx_collect(const char *dir, const char *rel, const char *what, char ***v, int *n)
 {
-	char path[600];
+	char path[1100];
 	DIR *d;
 	struct dirent *de;
 
@@ -208,7 +209,7 @@ bfx_collect(const char *dir, const char *rel, const char *what, char ***v, int *
 	if ((d = opendir(path)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		char sub[600];
+		char sub[400];
 		struct stat sb;
 
 		if (de->d_name[0] == '.')
