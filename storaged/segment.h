@@ -111,7 +111,7 @@ struct imghash {
 	uint64_t sum;       /* the image's db_checksum */
 };
 
-/* The key of SipHash is the 16 ASCII bytes "kubarr-imghash-1" (segment.c);
+/* The key of SipHash is the 16 ASCII bytes "kubarr-imghash-1" (imghash.c);
  * the hash of a page is the 8-byte output read little-endian. */
 void imghash_init(struct imghash *ih, uint32_t page_size);
 void imghash_free(struct imghash *ih);
