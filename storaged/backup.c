@@ -58,6 +58,13 @@
 #define BK_BACKOFF_MAX_MS 60000
 #define BK_ALERT_AFTER_MS 60000 /* degraded this long: backup_failed */
 
+/* An object waiting in the spool: what lag and quota are computed from. */
+struct bk_spooled {
+	char name[48];
+	uint64_t bytes;
+	int64_t first_ms;
+};
+
 struct bk_page {
 	uint32_t pgno;
 	uint64_t off;  /* of the page in the WAL */
@@ -82,7 +89,8 @@ struct backup {
 	bool stopping, commit_pending, snapshot_req, verify_req;
 	int64_t pending_first_ms;   /* first commit not yet spooled */
 	int64_t last_commit_ms;
-	int64_t up_oldest_ms;       /* first commit of the oldest spooled object */
+	struct bk_spooled *q;       /* the spool's objects, oldest first (accounting) */
+	size_t nq, capq;
 	uint64_t spool_bytes, spool_files;
 	struct backup_status st;
 	char err_ship[256], err_up[256];
@@ -111,6 +119,22 @@ struct backup {
 };
 
 /* ---- small helpers ------------------------------------------------------- */
+
+/* The database file, read for snapshots and checksums.  Opened once and
+ * closed only after SQLite closed its connections (backup_release_db):
+ * closing any descriptor of a file drops every POSIX lock the process holds
+ * on it, SQLite's SHARED lock included, and then another process's
+ * connection closing can checkpoint and delete the WAL under storaged (seen:
+ * an operator's sqlite3 shell did exactly that). */
+static int bk_db_fd = -1;
+
+void
+backup_release_db(void)
+{
+	if (bk_db_fd >= 0)
+		close(bk_db_fd);
+	bk_db_fd = -1;
+}
 
 static void
 bk_seterr(char *dst, const char *msg)
@@ -175,7 +199,7 @@ bk_wal_hook(void *arg, sqlite3 *db, const char *name, int npages)
 
 	(void)db;
 	(void)name;
-	(void)npages;
+	log_debug("backup: commit, the WAL holds %d frames", npages);
 	pthread_mutex_lock(&b->lock);
 	b->last_commit_ms = now;
 	if (b->pending_first_ms == 0)
@@ -326,6 +350,36 @@ bk_note_recent(struct backup *b, uint64_t seq, uint64_t sum)
 	pthread_mutex_unlock(&b->lock);
 }
 
+/* The spool queue (lock held). */
+static void
+bk_queue_push(struct backup *b, const char *name, uint64_t bytes, int64_t first_ms)
+{
+	if (b->nq == b->capq) {
+		b->capq = b->capq ? b->capq * 2 : 64;
+		b->q = xrealloc(b->q, b->capq * sizeof(*b->q));
+	}
+	snprintf(b->q[b->nq].name, sizeof(b->q[b->nq].name), "%s", name);
+	b->q[b->nq].bytes = bytes;
+	b->q[b->nq].first_ms = first_ms;
+	b->nq++;
+	b->spool_bytes += bytes;
+	b->spool_files++;
+}
+
+static void
+bk_queue_pop(struct backup *b, const char *name)
+{
+	for (size_t i = 0; i < b->nq; i++) {
+		if (strcmp(b->q[i].name, name) != 0)
+			continue;
+		b->spool_bytes -= b->q[i].bytes < b->spool_bytes ? b->q[i].bytes : b->spool_bytes;
+		b->spool_files -= b->spool_files > 0;
+		memmove(b->q + i, b->q + i + 1, (b->nq - i - 1) * sizeof(*b->q));
+		b->nq--;
+		return;
+	}
+}
+
 /* Checks the spool quota for an object of about est bytes. */
 static int
 bk_spool_room(struct backup *b, uint64_t est, char **err_r)
@@ -379,10 +433,7 @@ bk_spool_write(struct backup *b, const struct seg_hdr *h, bk_pages_fn fn, void *
 	rc = 0;
 	*bytes_r = bytes;
 	pthread_mutex_lock(&b->lock);
-	b->spool_bytes += bytes;
-	b->spool_files++;
-	if (b->up_oldest_ms == 0)
-		b->up_oldest_ms = h->first_ms;
+	bk_queue_push(b, name, bytes, h->first_ms);
 	pthread_cond_signal(&b->up_cond);
 	pthread_mutex_unlock(&b->lock);
 out:
@@ -430,12 +481,33 @@ bk_ship_locked(struct backup *b, char **err_r)
 
 	if (!b->ready || b->need_timeline)
 		return 0;
-	if ((rc = bk_wal_open(b, err_r)) != 0)
-		return rc < 0 ? -1 : 0;
-	if (b->need_timeline)
+	if ((rc = bk_wal_open(b, err_r)) < 0)
+		return -1;
+	if (rc == 1 && b->wal_fd >= 0) {
+		/* the WAL we were reading was deleted: someone else checkpointed
+		 * and removed it, with commits we may not have shipped */
+		log_warnx("backup: %s was deleted behind the shipper's back; new timeline", b->wal_path);
+		close(b->wal_fd);
+		b->wal_fd = -1;
+		b->need_timeline = true;
+	}
+	if (rc == 1 || b->need_timeline) {
+		pthread_mutex_lock(&b->lock);
+		b->pending_first_ms = 0;
+		b->commit_pending = false;
+		pthread_mutex_unlock(&b->lock);
 		return 0;
-	if ((rc = wal_hdr_read(b->wal_fd, &hdr, err_r)) != 0)
-		return rc < 0 ? -1 : 0; /* empty WAL: nothing committed since the checkpoint */
+	}
+	if ((rc = wal_hdr_read(b->wal_fd, &hdr, err_r)) != 0) {
+		if (rc < 0)
+			return -1;
+		/* an empty WAL: nothing committed since the checkpoint */
+		pthread_mutex_lock(&b->lock);
+		b->pending_first_ms = 0;
+		b->commit_pending = false;
+		pthread_mutex_unlock(&b->lock);
+		return 0;
+	}
 	if (!b->have_pos || hdr.salt1 != b->pos.salt1 || hdr.salt2 != b->pos.salt2) {
 		if (b->have_pos && !b->expect_restart) {
 			log_warnx("backup: the WAL was restarted behind the shipper's back (salts "
@@ -464,6 +536,8 @@ bk_ship_locked(struct backup *b, char **err_r)
 
 	pos = b->pos;
 	b->npages = 0;
+	log_debug("backup: shipping from offset %" PRIu64 " of the WAL (salts %08x/%08x)", pos.offset,
+	    pos.salt1, pos.salt2);
 	if ((ntx = wal_scan(b->wal_fd, &pos, 0, bk_collect, b, err_r)) <= 0) {
 		if (ntx < 0 || first_ms == 0)
 			goto restore_pending;
@@ -699,14 +773,9 @@ bk_snapshot(struct backup *b, char **err_r)
 	}
 	/* The database file cannot change now until the shipper checkpoints
 	 * again, and only this thread asks for that. */
-	if ((fd = open(b->cfg.db_path, O_RDONLY | O_CLOEXEC)) < 0) {
-		*err_r = xasprintf("%s: %m", b->cfg.db_path);
+	fd = bk_db_fd;
+	if (imghash_file(&ih, fd, err_r) != 0)
 		return -1;
-	}
-	if (imghash_file(&ih, fd, err_r) != 0) {
-		close(fd);
-		return -1;
-	}
 	pthread_mutex_lock(&b->ship_mu);
 	if (!j.new_timeline && ih.sum != b->ih.sum) {
 		log_error("backup: the database file after the checkpoint (checksum %016" PRIx64
@@ -715,7 +784,6 @@ bk_snapshot(struct backup *b, char **err_r)
 		b->need_timeline = true;
 		pthread_mutex_unlock(&b->ship_mu);
 		imghash_free(&ih);
-		close(fd);
 		*err_r = xstrdup("continuity lost: retrying with a new timeline");
 		return -1;
 	}
@@ -738,14 +806,12 @@ bk_snapshot(struct backup *b, char **err_r)
 	h.time_ms = h.first_ms;
 	if (bk_spool_room(b, (uint64_t)ih.n * ih.page_size / 2, err_r) != 0 ||
 	    bk_spool_write(b, &h, bk_snap_pages, &a, &bytes, err_r) != 0) {
-		close(fd);
 		pthread_mutex_lock(&b->ship_mu);
 		if (j.new_timeline)
 			b->need_timeline = true; /* a timeline without its snapshot is useless */
 		pthread_mutex_unlock(&b->ship_mu);
 		return -1;
 	}
-	close(fd);
 	pthread_mutex_lock(&b->ship_mu);
 	bk_state_save(b);
 	pthread_mutex_unlock(&b->ship_mu);
@@ -793,14 +859,12 @@ bk_resume(struct backup *b, const struct bk_state *s, char **why_r)
 	struct wal_pos pos;
 	struct bk_replay rp = {.ih = &ih};
 	char *err = NULL;
-	int fd = open(b->cfg.db_path, O_RDONLY | O_CLOEXEC), rc;
+	int rc;
 
-	if (fd < 0 || imghash_file(&ih, fd, &err) != 0) {
-		*why_r = xasprintf("reading the database: %s", err ? err : strerror(errno));
+	if (imghash_file(&ih, bk_db_fd, &err) != 0) {
+		*why_r = xasprintf("reading the database: %s", err);
 		goto no;
 	}
-	close(fd);
-	fd = -1;
 	if (ih.page_size != s->page_size) {
 		*why_r = xstrdup("page size changed");
 		goto no;
@@ -862,8 +926,6 @@ bk_resume(struct backup *b, const struct bk_state *s, char **why_r)
 	free(err);
 	return true;
 no:
-	if (fd >= 0)
-		close(fd);
 	imghash_free(&ih);
 	free(err);
 	return false;
@@ -1130,8 +1192,11 @@ bk_drill_start(struct backup *b)
 static double
 bk_lag_locked(struct backup *b, int64_t now)
 {
-	int64_t oldest = b->up_oldest_ms;
+	int64_t oldest = 0;
 
+	for (size_t i = 0; i < b->nq; i++)
+		if (b->q[i].first_ms != 0 && (oldest == 0 || b->q[i].first_ms < oldest))
+			oldest = b->q[i].first_ms;
 	if (b->pending_first_ms != 0 && (oldest == 0 || b->pending_first_ms < oldest))
 		oldest = b->pending_first_ms;
 	return oldest == 0 || now < oldest ? 0.0 : (double)(now - oldest) / 1000.0;
@@ -1426,7 +1491,7 @@ bk_spool_scan(struct backup *b, size_t *n_r, uint64_t *bytes_r)
 	while ((de = readdir(d)) != NULL) {
 		struct stat sb;
 
-		if (de->d_name[0] < '0' || de->d_name[0] > '9' || strlen(de->d_name) != 42)
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || strlen(de->d_name) != 41) /* bk_spool_name */
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, 0) != 0)
 			continue;
@@ -1535,12 +1600,6 @@ bk_up_main(void *arg)
 			lease_until = now + (int64_t)b->cfg.lease_ttl_s * 1000;
 		}
 		names = bk_spool_scan(b, &n, &bytes);
-		pthread_mutex_lock(&b->lock);
-		b->spool_bytes = bytes;
-		b->spool_files = n;
-		if (n == 0)
-			b->up_oldest_ms = 0;
-		pthread_mutex_unlock(&b->lock);
 		if (n == 0) {
 			bk_names_free(names, n);
 			if (!bk_wait(b, &b->up_cond, renew_ms))
@@ -1581,25 +1640,7 @@ bk_up_main(void *arg)
 			b->st.last_upload_ms = time_wall_ms();
 			if (h.seq > b->st.seq_uploaded || h.kind == SEG_KIND_SEGMENT)
 				b->st.seq_uploaded = h.seq;
-			b->spool_bytes = b->spool_bytes > sz ? b->spool_bytes - sz : 0;
-			b->spool_files = b->spool_files ? b->spool_files - 1 : 0;
-			b->up_oldest_ms = 0;
-			if (i + 1 < n) {
-				/* the next object's first commit (its name carries the last) */
-				char *np = xasprintf("%s/%s", b->cfg.spool_dir, names[i + 1]);
-				uint8_t hb[SEG_HDR_SIZE];
-				struct seg_hdr nh;
-				char *e2 = NULL;
-				int fd = open(np, O_RDONLY | O_CLOEXEC);
-
-				if (fd >= 0 && pread(fd, hb, sizeof(hb), 0) == (ssize_t)sizeof(hb) &&
-				    seg_hdr_decode(hb, sizeof(hb), &nh, &e2) == 0)
-					b->up_oldest_ms = nh.first_ms;
-				if (fd >= 0)
-					close(fd);
-				free(e2);
-				free(np);
-			}
+			bk_queue_pop(b, names[i]);
 			pthread_mutex_unlock(&b->lock);
 			pthread_mutex_lock(&b->lock);
 			if (b->stopping) {
@@ -1792,12 +1833,32 @@ backup_start(struct backup **b_r, struct storaged *sd, struct db_conn *wconn,
 		if (tl > b->spool_max_tl)
 			b->spool_max_tl = (uint32_t)tl;
 	}
-	b->spool_bytes = bytes;
-	b->spool_files = n;
+	for (size_t i = 0; i < n; i++) {
+		char *path = xasprintf("%s/%s", cfg->spool_dir, names[i]), *e2 = NULL;
+		uint8_t hb[SEG_HDR_SIZE];
+		struct seg_hdr h = {0};
+		struct stat sb;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0 && fstat(fd, &sb) == 0 && pread(fd, hb, sizeof(hb), 0) == (ssize_t)sizeof(hb) &&
+		    seg_hdr_decode(hb, sizeof(hb), &h, &e2) == 0)
+			bk_queue_push(b, names[i], (uint64_t)sb.st_size, h.first_ms);
+		else
+			bk_queue_push(b, names[i], 0, time_wall_ms());
+		if (fd >= 0)
+			close(fd);
+		free(e2);
+		free(path);
+	}
 	bk_names_free(names, n);
 	if (n > 0)
 		log_info("backup: %zu objects (%llu bytes) waiting in the spool from an earlier run", n,
 		    (unsigned long long)bytes);
+	if (bk_db_fd < 0 && (bk_db_fd = open(cfg->db_path, O_RDONLY | O_CLOEXEC)) < 0) {
+		*err_r = xasprintf("%s: %m", cfg->db_path);
+		backup_stop(&b);
+		return -1;
+	}
 	sqlite3_wal_hook(wconn->db, bk_wal_hook, b);
 	*b_r = b;
 	return 0;
@@ -1856,6 +1917,7 @@ backup_stop(struct backup **bp)
 		close(b->wal_fd);
 	imghash_free(&b->ih);
 	free(b->pages);
+	free(b->q);
 	free(b->wal_path);
 	free(b->state_path);
 	free(b->validate_dir);

@@ -67,6 +67,9 @@ int backup_run(struct backup *b, struct writer *w, char **err_r);
 void backup_halt(struct backup *b);
 /* After the writer stopped (the WAL hook points at b until then): frees. */
 void backup_stop(struct backup **b);
+/* After every SQLite connection of the process closed: the shipper's own
+ * descriptor of the database file (kept open until then: see backup.c). */
+void backup_release_db(void);
 
 /* ---- restore (restore.c) ------------------------------------------------ */
 struct restore_opts {

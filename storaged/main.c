@@ -150,6 +150,7 @@ storaged_stats(void *arg, struct proto_stats *st)
 		struct backup_status bs;
 
 		backup_status_get(sd->backup, &bs);
+		proto_stats_add(st, "backup_seq_spooled", (int64_t)bs.seq_spooled);
 		proto_stats_add(st, "backup_seq_uploaded", (int64_t)bs.seq_uploaded);
 		proto_stats_add(st, "backup_uploads", (int64_t)bs.uploads);
 		proto_stats_add(st, "backup_upload_errors", (int64_t)bs.upload_errors);
@@ -258,6 +259,7 @@ storaged_stop(struct daemon *d, int64_t deadline_us)
 	proto_server_close(&sd->srv, deadline_us);
 	ipc_pub_close(&sd->events);
 	db_close(&sd->wconn);
+	backup_release_db();
 }
 
 static int

@@ -137,8 +137,10 @@ bfx_wait_shipped(struct bfx *b, int timeout_ms)
 	long until = harness_now_ms() + timeout_ms;
 
 	while (harness_now_ms() < until) {
-		if (bfx_stat(b, "backup_spool_bytes") == 0 && bfx_stat(b, "backup_lag_ms") == 0 &&
-		    bfx_stat(b, "backup_seq_uploaded") > 0)
+		int64_t up = bfx_stat(b, "backup_seq_uploaded");
+
+		if (up > 0 && bfx_stat(b, "backup_lag_ms") == 0 && bfx_stat(b, "backup_spool_bytes") == 0 &&
+		    bfx_stat(b, "backup_seq_spooled") == up && bfx_stat(b, "backup_lag_ms") == 0)
 			return 0;
 		usleep(50000);
 	}
