@@ -8,8 +8,9 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git
   libnng-dev libmicrohttpd-dev libmsgpack-dev libjwt-dev libsqlite3-dev
-  libcurl4-openssl-dev libjansson-dev libsodium-dev liboath-dev libsystemd-dev libssl-dev libcrypt-dev)
-test_pkgs=(libcmocka-dev curl postgresql systemd dpkg-dev python3-yaml gdb)
+  libcurl4-openssl-dev libjansson-dev libsodium-dev liboath-dev libsystemd-dev libssl-dev libcrypt-dev
+  libexpat1-dev)
+test_pkgs=(libcmocka-dev curl postgresql systemd dpkg-dev python3-yaml gdb python3-botocore npm)
 bench_pkgs=(wrk nginx-light)
 
 want=("${build_pkgs[@]}")
