@@ -201,7 +201,9 @@ s3_xml_start(void *arg, const XML_Char *name, const XML_Char **attrs)
 		    (c->doc == S3_XML_DOC_COMPLETE || c->doc == S3_XML_DOC_ERROR)) {
 			c->is_error = true;
 		} else if (c->doc == S3_XML_DOC_ERROR ||
-		    strcmp(name, s3_xml_root_name(c->doc)) != 0) {
+		    (strcmp(name, s3_xml_root_name(c->doc)) != 0 &&
+		    !(c->doc == S3_XML_DOC_COMPLETE &&
+		    strcmp(name, "CompleteMultipartUploadResponse") == 0))) {
 			s3_xml_fail(c, "unexpected root element <%s>", name);
 			return;
 		}

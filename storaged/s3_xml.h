@@ -4,7 +4,8 @@
  *                                  LastModified}, IsTruncated,
  *                                  NextContinuationToken
  *   InitiateMultipartUploadResult  UploadId
- *   CompleteMultipartUploadResult  (or an Error document inside a 200)
+ *   CompleteMultipartUploadResult  (or an Error document inside a 200; moto
+ *                                  names the root ...Response)
  *   Error                          Code, Message, ServerTime/RequestTime
  *
  * Strict: the document is at most S3_XML_MAX_DOC bytes, nesting at most
