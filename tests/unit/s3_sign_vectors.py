@@ -14,6 +14,7 @@ import datetime
 import hashlib
 import json
 import sys
+import types
 from unittest import mock
 
 import botocore.auth
@@ -80,6 +81,22 @@ CASES = [
 ]
 
 
+def fixed_time(when):
+    """add_auth's clock: get_current_datetime() in botocore >= 1.31 (pyenv's
+    1.43), datetime.datetime.utcnow() before (Debian 12's 1.29)."""
+    if hasattr(botocore.auth, "get_current_datetime"):
+        return mock.patch.object(botocore.auth, "get_current_datetime", return_value=when)
+
+    class FixedDateTime(datetime.datetime):
+        @classmethod
+        def utcnow(cls):
+            return when.replace(tzinfo=None)
+
+    shim = types.SimpleNamespace(datetime=FixedDateTime, timedelta=datetime.timedelta,
+                                 timezone=datetime.timezone)
+    return mock.patch.object(botocore.auth, "datetime", shim)
+
+
 def sign(case):
     region = case.get("region", "us-east-1")
     body = case.get("body", "").encode("utf-8")
@@ -97,7 +114,7 @@ def sign(case):
     sts = auth.string_to_sign(req, cr)
     sig = auth.signature(sts, req)
     # ... then add_auth itself, at the same fixed time, for the header.
-    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=when):
+    with fixed_time(when):
         auth.add_auth(req)
     if not req.headers["Authorization"].endswith("Signature=" + sig):
         raise SystemExit(f"{case['name']}: add_auth and the steps disagree")
