@@ -36,26 +36,26 @@
 #include "s3_xml.h"
 #include "xmalloc.h"
 
-#define S3_MAX_PARTS 10000
-#define S3_KEY_MAX 1024
-#define S3_DEFAULT_TIMEOUT_MS 30000
+#define REPLICA_S3_MAX_PARTS 10000
+#define REPLICA_S3_KEY_MAX 1024
+#define REPLICA_S3_DEFAULT_TIMEOUT_MS 30000
 
 /* ---- small helpers ------------------------------------------------------- */
 
 static struct s3_http *
-s3_of(const struct replica *r)
+replica_s3_of(const struct replica *r)
 {
 	return r->be;
 }
 
 static int
-s3_key_check(const char *key, char **err_r)
+replica_s3_key_check(const char *key, char **err_r)
 {
 	size_t n = key != NULL ? strlen(key) : 0;
 
-	if (n == 0 || n > S3_KEY_MAX) {
+	if (n == 0 || n > REPLICA_S3_KEY_MAX) {
 		s3_http_set_err(err_r, xasprintf("s3: bad key '%s' (1 to %d bytes)", key ? key : "",
-		    S3_KEY_MAX));
+		    REPLICA_S3_KEY_MAX));
 		return -1;
 	}
 	return 0;
@@ -63,7 +63,7 @@ s3_key_check(const char *key, char **err_r)
 /* ---- put ----------------------------------------------------------------- */
 
 /* Where an upload's bytes come from. */
-struct s3_src {
+struct replica_s3_src {
 	int fd;                      /* -1: mem */
 	const uint8_t *mem;
 	uint64_t size;
@@ -71,7 +71,8 @@ struct s3_src {
 };
 
 static int
-s3_src_get(struct s3_src *src, uint64_t off, size_t len, const uint8_t **p_r, char **err_r)
+replica_s3_src_get(struct replica_s3_src *src, uint64_t off, size_t len, const uint8_t **p_r,
+    char **err_r)
 {
 	size_t done = 0;
 
@@ -99,14 +100,14 @@ s3_src_get(struct s3_src *src, uint64_t off, size_t len, const uint8_t **p_r, ch
 }
 
 static int
-s3_put_single(struct s3_http *s, const char *key, struct s3_src *src, bool if_none_match,
-    char **err_r)
+replica_s3_put_single(struct s3_http *s, const char *key, struct replica_s3_src *src,
+    bool if_none_match, char **err_r)
 {
 	struct s3_http_call c;
 	const uint8_t *p = NULL;
 	int rc;
 
-	if (s3_src_get(src, 0, (size_t)src->size, &p, err_r) != 0)
+	if (replica_s3_src_get(src, 0, (size_t)src->size, &p, err_r) != 0)
 		return REPLICA_FAILED;
 	s3_http_call_init(&c, "PUT", key);
 	c.upload = true;
@@ -121,7 +122,7 @@ s3_put_single(struct s3_http *s, const char *key, struct s3_src *src, bool if_no
 }
 
 static void
-s3_xml_escape(FILE *f, const char *s)
+replica_s3_escape(FILE *f, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		switch (*s) {
@@ -144,7 +145,7 @@ s3_xml_escape(FILE *f, const char *s)
 }
 
 static void
-s3_multipart_abort(struct s3_http *s, const char *key, const char *upload_id)
+replica_s3_multipart_abort(struct s3_http *s, const char *key, const char *upload_id)
 {
 	struct s3_http_call c;
 	char *err = NULL;
@@ -159,8 +160,8 @@ s3_multipart_abort(struct s3_http *s, const char *key, const char *upload_id)
 }
 
 static int
-s3_put_multipart(struct s3_http *s, const char *key, struct s3_src *src, bool if_none_match,
-    char **err_r)
+replica_s3_put_multipart(struct s3_http *s, const char *key, struct replica_s3_src *src,
+    bool if_none_match, char **err_r)
 {
 	uint64_t part = REPLICA_S3_PART_SIZE, nparts;
 	char **etags = NULL, *upload_id = NULL, *xml = NULL, *perr = NULL, num[24];
@@ -169,8 +170,8 @@ s3_put_multipart(struct s3_http *s, const char *key, struct s3_src *src, bool if
 	FILE *f;
 	int rc;
 
-	if (src->size / part >= S3_MAX_PARTS)
-		part = (src->size + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
+	if (src->size / part >= REPLICA_S3_MAX_PARTS)
+		part = (src->size + REPLICA_S3_MAX_PARTS - 1) / REPLICA_S3_MAX_PARTS;
 	nparts = (src->size + part - 1) / part;
 
 	s3_http_call_init(&c, "POST", key);
@@ -194,7 +195,7 @@ s3_put_multipart(struct s3_http *s, const char *key, struct s3_src *src, bool if
 		size_t len = (size_t)(src->size - off < part ? src->size - off : part);
 		const uint8_t *p = NULL;
 
-		if (s3_src_get(src, off, len, &p, err_r) != 0) {
+		if (replica_s3_src_get(src, off, len, &p, err_r) != 0) {
 			rc = REPLICA_FAILED;
 			break;
 		}
@@ -225,7 +226,7 @@ s3_put_multipart(struct s3_http *s, const char *key, struct s3_src *src, bool if
 		for (uint64_t i = 0; i < nparts; i++) {
 			fprintf(f, "<Part><PartNumber>%llu</PartNumber><ETag>",
 			    (unsigned long long)(i + 1));
-			s3_xml_escape(f, etags[i]);
+			replica_s3_escape(f, etags[i]);
 			fputs("</ETag></Part>", f);
 		}
 		fputs("</CompleteMultipartUpload>", f);
@@ -245,7 +246,7 @@ s3_put_multipart(struct s3_http *s, const char *key, struct s3_src *src, bool if
 		free(xml);
 	}
 	if (rc != REPLICA_OK)
-		s3_multipart_abort(s, key, upload_id);
+		replica_s3_multipart_abort(s, key, upload_id);
 	for (uint64_t i = 0; i < nparts; i++)
 		free(etags[i]);
 	free(etags);
@@ -254,26 +255,27 @@ s3_put_multipart(struct s3_http *s, const char *key, struct s3_src *src, bool if
 }
 
 static int
-s3_put(struct s3_http *s, const char *key, struct s3_src *src, bool if_none_match, char **err_r)
+replica_s3_put(struct s3_http *s, const char *key, struct replica_s3_src *src,
+    bool if_none_match, char **err_r)
 {
 	int rc;
 
 	s->requests = 0;
-	if (s3_key_check(key, err_r) != 0)
+	if (replica_s3_key_check(key, err_r) != 0)
 		return REPLICA_FAILED;
 	if (src->size <= REPLICA_S3_MULTIPART_MIN)
-		rc = s3_put_single(s, key, src, if_none_match, err_r);
+		rc = replica_s3_put_single(s, key, src, if_none_match, err_r);
 	else
-		rc = s3_put_multipart(s, key, src, if_none_match, err_r);
+		rc = replica_s3_put_multipart(s, key, src, if_none_match, err_r);
 	free(src->buf);
 	src->buf = NULL;
 	return rc;
 }
 
 static int
-s3_op_put_fd(struct replica *r, const char *key, int fd, bool if_none_match, char **err_r)
+replica_s3_op_put_fd(struct replica *r, const char *key, int fd, bool if_none_match, char **err_r)
 {
-	struct s3_src src = {.fd = fd};
+	struct replica_s3_src src = {.fd = fd};
 	struct stat st;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -282,14 +284,14 @@ s3_op_put_fd(struct replica *r, const char *key, int fd, bool if_none_match, cha
 		return REPLICA_FAILED;
 	}
 	src.size = (uint64_t)st.st_size;
-	return s3_put(s3_of(r), key, &src, if_none_match, err_r);
+	return replica_s3_put(replica_s3_of(r), key, &src, if_none_match, err_r);
 }
 
 static int
-s3_op_put_mem(struct replica *r, const char *key, const void *buf, size_t len,
+replica_s3_op_put_mem(struct replica *r, const char *key, const void *buf, size_t len,
     bool if_none_match, char **err_r)
 {
-	struct s3_src src = {.fd = -1, .mem = buf, .size = len};
+	struct replica_s3_src src = {.fd = -1, .mem = buf, .size = len};
 
 	if (buf == NULL && len > 0) {
 		s3_http_set_err(err_r, xasprintf("s3 put '%s': no buffer", key));
@@ -297,20 +299,20 @@ s3_op_put_mem(struct replica *r, const char *key, const void *buf, size_t len,
 	}
 	if (buf == NULL)
 		src.mem = (const uint8_t *)"";
-	return s3_put(s3_of(r), key, &src, if_none_match, err_r);
+	return replica_s3_put(replica_s3_of(r), key, &src, if_none_match, err_r);
 }
 
 /* ---- get ----------------------------------------------------------------- */
 
 static int
-s3_op_get_fd(struct replica *r, const char *key, int fd, uint64_t *size_r, char **err_r)
+replica_s3_op_get_fd(struct replica *r, const char *key, int fd, uint64_t *size_r, char **err_r)
 {
-	struct s3_http *s = s3_of(r);
+	struct s3_http *s = replica_s3_of(r);
 	struct s3_http_call c;
 	int rc;
 
 	s->requests = 0;
-	if (s3_key_check(key, err_r) != 0)
+	if (replica_s3_key_check(key, err_r) != 0)
 		return REPLICA_FAILED;
 	if (ftruncate(fd, 0) != 0) {
 		s3_http_set_err(err_r, xasprintf("s3 get '%s': truncating the file: %s", key,
@@ -336,14 +338,14 @@ int
 replica_s3_get_mem(struct replica *r, const char *key, size_t max, uint8_t **buf_r,
     size_t *len_r, char **err_r)
 {
-	struct s3_http *s = s3_of(r);
+	struct s3_http *s = replica_s3_of(r);
 	struct s3_http_call c;
 	int rc;
 
 	*buf_r = NULL;
 	*len_r = 0;
 	s->requests = 0;
-	if (s3_key_check(key, err_r) != 0)
+	if (replica_s3_key_check(key, err_r) != 0)
 		return REPLICA_FAILED;
 	s3_http_call_init(&c, "GET", key);
 	c.max_mem = max;
@@ -366,7 +368,7 @@ replica_s3_get_mem(struct replica *r, const char *key, size_t max, uint8_t **buf
 /* ---- list, delete -------------------------------------------------------- */
 
 static int
-s3_list_cmp(const void *a, const void *b)
+replica_s3_list_cmp(const void *a, const void *b)
 {
 	const struct replica_obj *x = a, *y = b;
 
@@ -374,9 +376,9 @@ s3_list_cmp(const void *a, const void *b)
 }
 
 static int
-s3_op_list(struct replica *r, const char *prefix, struct replica_list *l, char **err_r)
+replica_s3_op_list(struct replica *r, const char *prefix, struct replica_list *l, char **err_r)
 {
-	struct s3_http *s = s3_of(r);
+	struct s3_http *s = replica_s3_of(r);
 	size_t plen = strlen(s->prefix), first = l->n;
 	char *full = xasprintf("%s%s", s->prefix, prefix != NULL ? prefix : "");
 	char *token = NULL, *perr = NULL;
@@ -439,19 +441,19 @@ s3_op_list(struct replica *r, const char *prefix, struct replica_list *l, char *
 		return rc;
 	}
 	if (l->n > 1)
-		qsort(l->v, l->n, sizeof(l->v[0]), s3_list_cmp);
+		qsort(l->v, l->n, sizeof(l->v[0]), replica_s3_list_cmp);
 	return REPLICA_OK;
 }
 
 static int
-s3_op_del(struct replica *r, const char *key, char **err_r)
+replica_s3_op_del(struct replica *r, const char *key, char **err_r)
 {
-	struct s3_http *s = s3_of(r);
+	struct s3_http *s = replica_s3_of(r);
 	struct s3_http_call c;
 	int rc;
 
 	s->requests = 0;
-	if (s3_key_check(key, err_r) != 0)
+	if (replica_s3_key_check(key, err_r) != 0)
 		return REPLICA_FAILED;
 	s3_http_call_init(&c, "DELETE", key);
 	rc = s3_http_call(s, &c, err_r);
@@ -466,7 +468,7 @@ s3_op_del(struct replica *r, const char *key, char **err_r)
 int
 replica_s3_create_bucket(struct replica *r, char **err_r)
 {
-	struct s3_http *s = s3_of(r);
+	struct s3_http *s = replica_s3_of(r);
 	struct s3_http_call c;
 	char *xml = NULL;
 	int rc;
@@ -495,7 +497,7 @@ replica_s3_create_bucket(struct replica *r, char **err_r)
 void
 replica_s3_set_backoff(struct replica *r, unsigned base_ms, unsigned cap_ms)
 {
-	struct s3_http *s = s3_of(r);
+	struct s3_http *s = replica_s3_of(r);
 
 	s->backoff_base_ms = base_ms;
 	s->backoff_cap_ms = cap_ms < base_ms ? base_ms : cap_ms;
@@ -504,13 +506,13 @@ replica_s3_set_backoff(struct replica *r, unsigned base_ms, unsigned cap_ms)
 unsigned
 replica_s3_requests(const struct replica *r)
 {
-	return s3_of(r)->requests;
+	return replica_s3_of(r)->requests;
 }
 
 /* ---- open, close --------------------------------------------------------- */
 
 static void
-s3_free(struct s3_http *s)
+replica_s3_free(struct s3_http *s)
 {
 	if (s == NULL)
 		return;
@@ -534,24 +536,24 @@ s3_free(struct s3_http *s)
 }
 
 static void
-s3_op_close(struct replica *r)
+replica_s3_op_close(struct replica *r)
 {
-	s3_free(r->be);
+	replica_s3_free(r->be);
 	r->be = NULL;
 }
 
-static const struct replica_ops s3_ops = {
+static const struct replica_ops replica_s3_ops = {
 	.kind = "s3",
-	.close = s3_op_close,
-	.put_fd = s3_op_put_fd,
-	.put_mem = s3_op_put_mem,
-	.get_fd = s3_op_get_fd,
-	.list = s3_op_list,
-	.del = s3_op_del,
+	.close = replica_s3_op_close,
+	.put_fd = replica_s3_op_put_fd,
+	.put_mem = replica_s3_op_put_mem,
+	.get_fd = replica_s3_op_get_fd,
+	.list = replica_s3_op_list,
+	.del = replica_s3_op_del,
 };
 
 static char *
-s3_trim(char *s)
+replica_s3_trim(char *s)
 {
 	char *e;
 
@@ -565,7 +567,7 @@ s3_trim(char *s)
 
 /* [default] of an AWS shared credentials file. */
 static int
-s3_credentials_file(struct s3_http *s, const char *path, char **err_r)
+replica_s3_credentials_file(struct s3_http *s, const char *path, char **err_r)
 {
 	FILE *f = fopen(path, "r");
 	char line[2048];
@@ -577,7 +579,7 @@ s3_credentials_file(struct s3_http *s, const char *path, char **err_r)
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
-		char *l = s3_trim(line), *eq, *k, *v, **dst = NULL;
+		char *l = replica_s3_trim(line), *eq, *k, *v, **dst = NULL;
 
 		if (*l == '\0' || *l == '#' || *l == ';')
 			continue;
@@ -586,15 +588,15 @@ s3_credentials_file(struct s3_http *s, const char *path, char **err_r)
 
 			if (end != NULL)
 				*end = '\0';
-			in_default = strcmp(s3_trim(l + 1), "default") == 0;
+			in_default = strcmp(replica_s3_trim(l + 1), "default") == 0;
 			seen_default = seen_default || in_default;
 			continue;
 		}
 		if (!in_default || (eq = strchr(l, '=')) == NULL)
 			continue;
 		*eq = '\0';
-		k = s3_trim(l);
-		v = s3_trim(eq + 1);
+		k = replica_s3_trim(l);
+		v = replica_s3_trim(eq + 1);
 		if (strcmp(k, "aws_access_key_id") == 0)
 			dst = &s->access_key;
 		else if (strcmp(k, "aws_secret_access_key") == 0)
@@ -618,14 +620,14 @@ s3_credentials_file(struct s3_http *s, const char *path, char **err_r)
 }
 
 static bool
-s3_empty(const char *s)
+replica_s3_empty(const char *s)
 {
 	return s == NULL || s[0] == '\0';
 }
 
 /* A bucket name usable as a host name label (virtual-host addressing). */
 static bool
-s3_dns_bucket(const char *b, bool https)
+replica_s3_dns_bucket(const char *b, bool https)
 {
 	size_t n = strlen(b);
 
@@ -639,7 +641,7 @@ s3_dns_bucket(const char *b, bool https)
 }
 
 static int
-s3_parse_endpoint(struct s3_http *s, const char *ep, char **err_r)
+replica_s3_parse_endpoint(struct s3_http *s, const char *ep, char **err_r)
 {
 	const char *rest = ep, *sep = strstr(ep, "://");
 	size_t n;
@@ -680,7 +682,7 @@ replica_s3_open(struct replica *r, const char *bucket, const char *prefix,
 	const char *p = prefix != NULL ? prefix : "";
 	size_t plen;
 
-	if (s3_empty(bucket) || strchr(bucket, '/') != NULL) {
+	if (replica_s3_empty(bucket) || strchr(bucket, '/') != NULL) {
 		s3_http_set_err(err_r, xasprintf("s3 replica: bad bucket '%s'", bucket ? bucket : ""));
 		goto fail;
 	}
@@ -696,31 +698,31 @@ replica_s3_open(struct replica *r, const char *bucket, const char *prefix,
 	while (plen > 0 && p[plen - 1] == '/')
 		plen--;
 	s->prefix = plen > 0 ? xasprintf("%.*s/", (int)plen, p) : xstrdup("");
-	s->region = xstrdup(s3_empty(cfg->s3_region) ? "us-east-1" : cfg->s3_region);
-	if (s3_empty(cfg->s3_endpoint)) {
+	s->region = xstrdup(replica_s3_empty(cfg->s3_region) ? "us-east-1" : cfg->s3_region);
+	if (replica_s3_empty(cfg->s3_endpoint)) {
 		s->scheme = xstrdup("https");
 		s->endpoint = xasprintf("s3.%s.amazonaws.com", s->region);
-	} else if (s3_parse_endpoint(s, cfg->s3_endpoint, err_r) != 0) {
+	} else if (replica_s3_parse_endpoint(s, cfg->s3_endpoint, err_r) != 0) {
 		goto fail;
 	}
 	if (cfg->s3_path_style < 0)
-		s->path_style = !s3_empty(cfg->s3_endpoint);
+		s->path_style = !replica_s3_empty(cfg->s3_endpoint);
 	else
 		s->path_style = cfg->s3_path_style != 0;
 	/* virtual host needs a bucket that is a host name label (no dots over TLS) */
-	if (!s->path_style && !s3_dns_bucket(s->bucket, strcmp(s->scheme, "https") == 0))
+	if (!s->path_style && !replica_s3_dns_bucket(s->bucket, strcmp(s->scheme, "https") == 0))
 		s->path_style = true;
 
-	if (!s3_empty(cfg->access_key)) {
-		if (s3_empty(cfg->secret_key)) {
+	if (!replica_s3_empty(cfg->access_key)) {
+		if (replica_s3_empty(cfg->secret_key)) {
 			s3_http_set_err(err_r, xstrdup("s3 replica: an access key without a secret key"));
 			goto fail;
 		}
 		s->access_key = xstrdup(cfg->access_key);
 		s->secret_key = xstrdup(cfg->secret_key);
-		s->session_token = xstrdup(s3_empty(cfg->session_token) ? "" : cfg->session_token);
-	} else if (!s3_empty(cfg->credentials_file)) {
-		if (s3_credentials_file(s, cfg->credentials_file, err_r) != 0)
+		s->session_token = xstrdup(replica_s3_empty(cfg->session_token) ? "" : cfg->session_token);
+	} else if (!replica_s3_empty(cfg->credentials_file)) {
+		if (replica_s3_credentials_file(s, cfg->credentials_file, err_r) != 0)
 			goto fail;
 		if (s->session_token == NULL)
 			s->session_token = xstrdup("");
@@ -729,7 +731,7 @@ replica_s3_open(struct replica *r, const char *bucket, const char *prefix,
 		    "keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or a shared credentials file"));
 		goto fail;
 	}
-	s->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : S3_DEFAULT_TIMEOUT_MS;
+	s->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : REPLICA_S3_DEFAULT_TIMEOUT_MS;
 	s->retries = cfg->retries;
 	s->backoff_base_ms = REPLICA_S3_BACKOFF_BASE_MS;
 	s->backoff_cap_ms = REPLICA_S3_BACKOFF_CAP_MS;
@@ -747,10 +749,10 @@ replica_s3_open(struct replica *r, const char *bucket, const char *prefix,
 		s3_http_set_err(err_r, xstrdup("s3 replica: curl_easy_init failed"));
 		goto fail;
 	}
-	r->ops = &s3_ops;
+	r->ops = &replica_s3_ops;
 	r->be = s;
 	return 0;
 fail:
-	s3_free(s);
+	replica_s3_free(s);
 	return -1;
 }
