@@ -322,6 +322,21 @@ s3_http_code_retryable(const char *code)
 	return false;
 }
 
+/* Credentials refused whatever the status (an expired session token is a
+ * 400): never retried. */
+static bool
+s3_http_code_forbidden(const char *code)
+{
+	static const char *const codes[] = {"AccessDenied", "SignatureDoesNotMatch",
+	    "InvalidAccessKeyId", "ExpiredToken", "InvalidToken", "TokenRefreshRequired",
+	    "AccountProblem", "AllAccessDisabled"};
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(code, codes[i]) == 0)
+			return true;
+	return false;
+}
+
 static unsigned
 s3_http_backoff_ms(const struct s3_http *s, unsigned attempt)
 {
@@ -434,7 +449,7 @@ s3_http_call(struct s3_http *s, struct s3_http_call *c, char **err_r)
 			s3_xml_error_fini(&e);
 			return REPLICA_CLOCK_SKEW;
 		}
-		if (c->status == 403) {
+		if (c->status == 403 || s3_http_code_forbidden(code)) {
 			rc = REPLICA_FORBIDDEN;
 		} else if (c->status == 404) {
 			rc = (code[0] == '\0' || strcmp(code, "NoSuchKey") == 0) ?

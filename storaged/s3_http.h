@@ -10,7 +10,8 @@
  *     connect/DNS/timeout/reset errors, 5xx, 408, 429, and the codes
  *     SlowDown, RequestTimeout, InternalError, ... also as an Error inside
  *     the 200 of CompleteMultipartUpload
- *   never retried: 403 (REPLICA_FORBIDDEN; RequestTimeTooSkewed is
+ *   never retried: 403 and the codes of refused credentials (ExpiredToken
+ *     is a 400) (REPLICA_FORBIDDEN; RequestTimeTooSkewed is
  *     REPLICA_CLOCK_SKEW with the server's lead in the message), 404
  *     (REPLICA_NOT_FOUND for NoSuchKey; a missing bucket or upload is
  *     REPLICA_FAILED), 412 (REPLICA_EXISTS), other 4xx (REPLICA_FAILED)

@@ -14,6 +14,7 @@ Control (never forwarded), from the test:
         "503"       503 SlowDown, request not forwarded
         "500"       500 InternalError, not forwarded
         "403"       403 AccessDenied, not forwarded
+        "expired"   400 ExpiredToken, not forwarded
         "skew"      403 RequestTimeTooSkewed, ServerTime 20 minutes ahead
         "reset"     forwarded, then the answer's headers and half its body are
                     sent and the connection is reset (RST)
@@ -111,6 +112,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(500, error_xml("InternalError", "We encountered an internal error."))
         if mode == "403":
             return self._send(403, error_xml("AccessDenied", "Access Denied"))
+        if mode == "expired":
+            return self._send(400, error_xml("ExpiredToken",
+                                             "The provided token has expired."))
         if mode == "skew":
             now = datetime.datetime.now(datetime.timezone.utc)
             ahead = now + datetime.timedelta(minutes=20)

@@ -860,6 +860,11 @@ test_fault_slowdown(void **state)
 	assert_int_equal(replica_s3_requests(r), 1);
 	assert_int_equal(t_proxy_requests() - before, 1);
 	assert_non_null(strstr(err, "AccessDenied"));
+	/* an expired session token is a 400, and refused credentials all the same */
+	t_fault("expired", 5, 0, NULL);
+	T_EXPECT(r->ops->del(r, "slow", &err), REPLICA_FORBIDDEN, "expired token");
+	assert_int_equal(replica_s3_requests(r), 1);
+	assert_non_null(strstr(err, "400 ExpiredToken"));
 	t_fault(NULL, 0, 0, NULL);
 	free(err);
 	t_close(&r);
