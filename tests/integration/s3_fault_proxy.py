@@ -20,7 +20,8 @@ Control (never forwarded), from the test:
                     sent and the connection is reset (RST)
         "delay"     forwarded after D ms
         "error200"  200 whose body is an S3 Error (InternalError), not forwarded
-  GET  /__fault/stats  {"requests": forwarded-or-faulted requests, "faults": N}
+  GET  /__fault/stats  {"requests": forwarded-or-faulted requests, "faults": N,
+                        "connections": distinct client connections they came on}
   POST /__fault/reset  clears the fault and the counters
 """
 import argparse
@@ -36,7 +37,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATE = {"mode": None, "count": 0, "delay_ms": 0, "match": "", "requests": 0, "faults": 0}
+STATE = {"mode": None, "count": 0, "delay_ms": 0, "match": "", "requests": 0, "faults": 0,
+         "peers": set()}
 TARGET = ("127.0.0.1", 0)
 
 
@@ -72,17 +74,20 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, b"{}", "application/json")
         if self.path == "/__fault/reset":
             with LOCK:
-                STATE.update(mode=None, count=0, delay_ms=0, match="", requests=0, faults=0)
+                STATE.update(mode=None, count=0, delay_ms=0, match="", requests=0, faults=0,
+                             peers=set())
             return self._send(200, b"{}", "application/json")
         if self.path == "/__fault/stats":
             with LOCK:
-                out = {"requests": STATE["requests"], "faults": STATE["faults"]}
+                out = {"requests": STATE["requests"], "faults": STATE["faults"],
+                       "connections": len(STATE["peers"])}
             return self._send(200, json.dumps(out).encode(), "application/json")
         return self._send(404, b"{}", "application/json")
 
     def _pick_fault(self):
         with LOCK:
             STATE["requests"] += 1
+            STATE["peers"].add(self.client_address)
             what = self.command + " " + self.path
             if STATE["mode"] and STATE["count"] > 0 and STATE["match"] in what:
                 STATE["count"] -= 1

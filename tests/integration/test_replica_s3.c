@@ -387,7 +387,8 @@ t_start_s3rver(void)
 {
 	char bin[512], dir[300], port[16];
 	const char *env = getenv("KUBARR_S3RVER"), *home = getenv("HOME");
-	char *argv[] = {bin, "-d", dir, "-a", "127.0.0.1", "-p", port, "--silent", NULL};
+	char *argv[] = {bin, "-d", dir, "-a", "127.0.0.1", "-p", port, "--silent",
+	    "--service-endpoint", "localhost", NULL};
 	char *envadd[] = {"NODE_OPTIONS=--openssl-legacy-provider", NULL};
 
 	if (env != NULL && env[0] != '\0')
@@ -429,16 +430,26 @@ t_fault(const char *mode, int count, int delay_ms, const char *match)
 }
 
 static int
-t_proxy_requests(void)
+t_proxy_stat(const char *name)
 {
-	char url[128], *out = NULL;
+	char url[128], pat[64], *out = NULL;
+	const char *p;
 	int n = -1;
 
 	snprintf(url, sizeof(url), "%s/__fault/stats", T.proxy_url);
+	snprintf(pat, sizeof(pat), "\"%s\": ", name);
 	assert_int_equal(t_http("GET", url, NULL, NULL, NULL, &out), 200);
-	assert_int_equal(sscanf(out, "{\"requests\": %d", &n), 1);
+	p = strstr(out, pat);
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + strlen(pat), "%d", &n), 1);
 	free(out);
 	return n;
+}
+
+static int
+t_proxy_requests(void)
+{
+	return t_proxy_stat("requests");
 }
 
 /* ---- replicas ------------------------------------------------------------ */
@@ -870,6 +881,34 @@ test_fault_slowdown(void **state)
 	t_close(&r);
 }
 
+/* One easy handle per replica: its requests share one kept-alive connection. */
+static void
+test_connection_reuse(void **state)
+{
+	struct replica *r = t_proxied(0, 10000);
+	struct replica_list l = {0};
+	uint8_t *got = NULL;
+	size_t len;
+	char *err = NULL;
+
+	(void)state;
+	t_fault(NULL, 0, 0, NULL);
+	T_EXPECT(r->ops->put_mem(r, "reuse-1", "1", 1, false, &err), REPLICA_OK, "put");
+	T_EXPECT(r->ops->put_mem(r, "reuse-2", "2", 1, true, &err), REPLICA_OK, "put");
+	T_EXPECT(replica_s3_get_mem(r, "reuse-1", 10, &got, &len, &err), REPLICA_OK, "get");
+	free(got);
+	T_EXPECT(replica_s3_get_mem(r, "reuse-none", 10, &got, &len, &err), REPLICA_NOT_FOUND,
+	    "get missing");
+	T_EXPECT(r->ops->list(r, "reuse-", &l, &err), REPLICA_OK, "list");
+	assert_int_equal(l.n, 2);
+	replica_list_free(&l);
+	T_EXPECT(r->ops->del(r, "reuse-2", &err), REPLICA_OK, "delete");
+	assert_int_equal(t_proxy_requests(), 6);
+	assert_int_equal(t_proxy_stat("connections"), 1);
+	free(err);
+	t_close(&r);
+}
+
 static void
 test_fault_reset_delay(void **state)
 {
@@ -1059,6 +1098,48 @@ test_s3rver_odd_keys(void **state)
 	t_close(&r);
 }
 
+/* Virtual-host addressing: kubarr-test.s3.localhost:port (curl sends
+ * *.localhost to loopback; s3rver takes the bucket from <bucket>.s3.<service
+ * endpoint>, here localhost).  The same objects seen through path style. */
+static void
+test_s3rver_virtual_host(void **state)
+{
+	struct replica_config cfg = {.url = "s3://" T_BUCKET, .s3_region = T_REGION,
+	    .s3_path_style = 0, .access_key = "S3RVER", .secret_key = "S3RVER",
+	    .session_token = "", .credentials_file = "", .timeout_ms = 10000, .retries = 0};
+	struct replica vh = {0};
+	struct replica *ps;
+	struct replica_list l = {0};
+	char endpoint[64], *err = NULL;
+	uint8_t *got = NULL;
+	size_t len = 0;
+
+	(void)state;
+	snprintf(endpoint, sizeof(endpoint), "http://s3.localhost:%d", T.s3rver_port);
+	cfg.s3_endpoint = endpoint;
+	if (replica_s3_open(&vh, T_BUCKET, "vhost", &cfg, &err) != 0)
+		fail_msg("open: %s", err);
+	T_EXPECT(vh.ops->put_mem(&vh, "a b/c", "vhost!", 6, false, &err), REPLICA_OK, "put");
+	T_EXPECT(replica_s3_get_mem(&vh, "a b/c", 100, &got, &len, &err), REPLICA_OK, "get");
+	assert_int_equal(len, 6);
+	free(got);
+	T_EXPECT(vh.ops->list(&vh, "", &l, &err), REPLICA_OK, "list");
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].key, "a b/c");
+	replica_list_free(&l);
+	ps = t_open(T.s3rver_url, T_BUCKET, "vhost/", "S3RVER", "S3RVER", 0, 10000);
+	T_EXPECT(replica_s3_get_mem(ps, "a b/c", 100, &got, &len, &err), REPLICA_OK,
+	    "get path style");
+	assert_memory_equal(got, "vhost!", 6);
+	free(got);
+	T_EXPECT(vh.ops->del(&vh, "a b/c", &err), REPLICA_OK, "delete");
+	T_EXPECT(replica_s3_get_mem(ps, "a b/c", 100, &got, &len, &err), REPLICA_NOT_FOUND,
+	    "get deleted");
+	free(err);
+	vh.ops->close(&vh);
+	t_close(&ps);
+}
+
 /* ---- set-up -------------------------------------------------------------- */
 
 static int
@@ -1123,10 +1204,12 @@ main(void)
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_credentials),
 		cmocka_unit_test(test_fault_slowdown),
+		cmocka_unit_test(test_connection_reuse),
 		cmocka_unit_test(test_fault_reset_delay),
 		cmocka_unit_test(test_fault_skew_and_error200),
 		cmocka_unit_test(test_s3rver_list_pages),
 		cmocka_unit_test(test_s3rver_odd_keys),
+		cmocka_unit_test(test_s3rver_virtual_host),
 	};
 
 	return cmocka_run_group_tests(tests, t_group_setup, t_group_teardown);
