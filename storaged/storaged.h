@@ -13,6 +13,8 @@
 #include "server.h"
 #include "writer.h"
 
+struct backup;
+
 struct storaged {
 	struct daemon *d;
 	struct db_config dbc;
@@ -23,6 +25,7 @@ struct storaged {
 	struct ipc_pub *events;
 	struct jobs *jobs;
 	struct notify_send *sender;
+	struct backup *backup;  /* NULL when KUBARR_BACKUP_URL is empty */
 	atomic_bool admin_exists;
 	uint64_t authd_uid;          /* the only peer allowed the secret ops */
 	int schema_from, schema_to;
