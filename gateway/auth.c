@@ -155,6 +155,21 @@ auth_client_addr(struct gw_req *r)
 	}
 }
 
+bool
+auth_client_loopback(const struct gw_req *r)
+{
+	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	unsigned char a[16];
+	int fam;
+
+	if (auth_parse_addr(r->client_addr, &fam, a) != 0)
+		return false;
+	if (fam == AF_INET)
+		return a[0] == 127;
+	return memcmp(a, one, 16) == 0 || (memcmp(a, v4mapped, 12) == 0 && a[12] == 127);
+}
+
 /* ---- CSRF (decision 5) ---------------------------------------------------- */
 
 static bool

@@ -33,6 +33,9 @@ int auth_open(struct gateway *gw, const char *trusted_proxies, char **err_r);
 void auth_close(struct gateway *gw);
 
 void auth_client_addr(struct gw_req *r);
+/* The client (after auth_client_addr) is on loopback: 127.0.0.0/8, ::1 or
+ * ::ffff:127.0.0.0/104. */
+bool auth_client_loopback(const struct gw_req *r);
 /* False (and a 403 set) when an unsafe cookie-authenticated request fails the
  * same-origin rule. */
 bool auth_csrf_ok(struct gw_req *r);

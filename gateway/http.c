@@ -189,7 +189,8 @@ gw_http_dispatch(struct gw_req *r)
 		break;
 	}
 	auth_client_addr(r);
-	if (r->route->permission != ROUTE_PUBLIC) {
+	if (r->route->permission != ROUTE_PUBLIC &&
+	    !((r->route->flags & ROUTE_F_LOOPBACK_OPEN) && auth_client_loopback(r))) {
 		auth_middleware(r);   /* checks the session, then runs the handler */
 		return;
 	}

@@ -48,7 +48,7 @@ static struct config_var gateway_vars[] = {
 	{.name = "KUBARR_HOST_BROWSE_PREFIX", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
 	    .help = "where the host's / is mounted, for the setup directory browser (empty: /)"},
 	{.name = "KUBARR_BACKUP_URL", .kind = CONFIG_STR, .def = "", .flags = CONFIG_EMPTY_OK,
-	    .help = "continuous backup target; the setup wizard reports backup as not configured without it"},
+	    .help = "continuous backup target; the setup wizard asks storaged's backup engine and uses this only while storaged does not answer"},
 };
 
 static void

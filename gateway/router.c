@@ -10,12 +10,18 @@
 
 #define C ROUTE_F_COOKIE
 #define S ROUTE_F_STREAM_BODY
+#define L ROUTE_F_LOOPBACK_OPEN
 
 /* The API.  Keep it sorted by path; one line per route. */
 static const struct route router_routes[] = {
 	{"GET", "/api/audit", "audit.view", routes_audit_list, "audit log page with filters", 0},
 	{"POST", "/api/audit/clear", "audit.manage", routes_audit_clear, "delete entries older than {days?=90}", 0},
 	{"GET", "/api/audit/stats", "audit.view", routes_audit_stats, "totals, top actions, recent failures", 0},
+	/* continuous backup (storaged's engine): read settings.view, act settings.manage */
+	{"GET", "/api/backups/points", "settings.view", routes_backups_points, "restore points, newest first (?limit=100&before_seq)", 0},
+	{"POST", "/api/backups/snapshot", "settings.manage", routes_backups_snapshot, "ask for a snapshot now: 202 {accepted}", 0},
+	{"GET", "/api/backups/status", "settings.view", routes_backups_status, "state, lag, spool, uploads, last snapshot and drill", 0},
+	{"POST", "/api/backups/verify", "settings.manage", routes_backups_verify, "ask for a restore drill now: 202 {accepted}", 0},
 	{"GET", "/api/docs", ROUTE_PUBLIC, routes_openapi_docs, "this API as a page (renders openapi.json)", 0},
 	{"GET", "/api/health", ROUTE_PUBLIC, routes_system_health_text, "liveness: text OK", 0},
 	/* metrics (metricsd) */
@@ -114,6 +120,7 @@ static const struct route router_routes[] = {
 	{"GET", "/auth/sessions", ROUTE_PUBLIC, routes_auth_sessions, "live sessions of the user", C},
 	{"DELETE", "/auth/sessions/{session_id}", ROUTE_PUBLIC, routes_auth_session_revoke, "end one session", C},
 	{"POST", "/auth/switch/{slot}", ROUTE_PUBLIC, routes_auth_switch, "make another cookie slot active", C},
+	{"GET", "/metrics", "monitoring.view", routes_prometheus_metrics, "Prometheus text exposition of every daemon's STATS and the backup (open to loopback)", L},
 };
 
 const struct route *

@@ -18,6 +18,9 @@ typedef void (*route_handler_fn)(struct gw_req *r);
  * checks and the handler run when the first piece (or the end) arrives, and
  * the handler takes the body through a struct gw_body_sink (http.h). */
 #define ROUTE_F_STREAM_BODY 0x2u
+/* The permission applies only to clients that are not on loopback (the
+ * address after KUBARR_TRUSTED_PROXIES): a local scraper needs no session. */
+#define ROUTE_F_LOOPBACK_OPEN 0x4u
 
 struct route {
 	const char *method;

@@ -134,6 +134,19 @@ void routes_storage_delete(struct gw_req *r);
 void routes_storage_download(struct gw_req *r);
 void routes_storage_upload(struct gw_req *r);
 
+/* routes_backups.c: /api/backups (storaged's backup engine) */
+struct proto_backup_status_rep;
+void routes_backups_status(struct gw_req *r);
+void routes_backups_points(struct gw_req *r);
+void routes_backups_snapshot(struct gw_req *r);
+void routes_backups_verify(struct gw_req *r);
+/* The status as /api/backups/status renders it (snake_case, times RFC 3339 or
+ * null, lag_seconds a number). */
+json_t *routes_backups_status_json(const struct proto_backup_status_rep *s);
+
+/* routes_prometheus.c: GET /metrics (Prometheus text, open to loopback) */
+void routes_prometheus_metrics(struct gw_req *r);
+
 /* routes_notify.c: /api/notifications (storaged's notify family) */
 void routes_notify_channels(struct gw_req *r);
 void routes_notify_channel_set(struct gw_req *r);

@@ -82,6 +82,8 @@ openapi_operation(const struct route *rt)
 		json_object_set_new(op, "x-permission", json_string(rt->permission[0] != '\0' ?
 		    rt->permission : "authenticated"));
 	}
+	if (rt->flags & ROUTE_F_LOOPBACK_OPEN)   /* no session needed from loopback */
+		json_object_set_new(op, "x-loopback-open", json_true());
 	return op;
 }
 

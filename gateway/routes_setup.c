@@ -44,6 +44,7 @@ gateway_setup_open(struct gateway *gw, const char *browse_prefix, const char *ba
 	s->gw = gw;
 	s->browse_prefix = browse_prefix != NULL ? browse_prefix : "";
 	s->backup_url = backup_url != NULL ? backup_url : "";
+	s->backup_configured = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	return setup_bootstrap_open(s, err_r);
 }

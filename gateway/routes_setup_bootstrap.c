@@ -7,8 +7,13 @@
  *             schema is migrated); then database_connected
  *   metrics   metricsd answers PING as ready and a snapshot it publishes
  *             reaches the gateway within SETUP_PUBLISH_WAIT_MS
- *   backup    healthy and "not configured" while KUBARR_BACKUP_URL is unset;
- *             failed when it is set (continuous backup is not implemented yet)
+ *   backup    storaged's BACKUP_STATUS: not configured -> healthy, "not
+ *             configured"; state ok -> healthy (kind, redacted URL, sequence
+ *             uploaded); starting -> installing with progress while the engine
+ *             reaches its replica (SETUP_BACKUP_TRIES), then failed; degraded or
+ *             failed -> failed with the engine's error.  storaged silent: healthy
+ *             "not configured" when the gateway's KUBARR_BACKUP_URL is empty too,
+ *             else failed with the reason
  * A run is one joinable thread (blocking IPC with deadlines, never on an HTTP
  * thread).  Each transition is stored with BOOTSTRAP_STATUS_SET (storaged
  * keeps the rows across restarts), kept in memory (the WebSocket's
@@ -38,6 +43,8 @@ static const char *const setup_comp_names[SETUP_NCOMP][2] = {
 #define SETUP_TRY_PAUSE_MS 500
 /* metricsd publishes every KUBARR_METRICS_INTERVAL_MS (1 s by default) */
 #define SETUP_PUBLISH_WAIT_MS 5000
+/* a configured backup engine reaching its replica: 20 x 500 ms */
+#define SETUP_BACKUP_TRIES 20
 
 /* ---- rendering (s->lock held) ------------------------------------------------- */
 
@@ -72,8 +79,9 @@ setup_components_locked(const struct gw_setup *s)
 		    "display_name", c->display_name, "status", c->status, "message",
 		    c->message[0] ? c->message : NULL, "error", c->error[0] ? c->error : NULL);
 
-		if (i == SETUP_BACKUP)
-			json_object_set_new(o, "configured", json_boolean(s->backup_url[0] != '\0'));
+		if (i == SETUP_BACKUP)   /* storaged's word once it has answered */
+			json_object_set_new(o, "configured", json_boolean(s->backup_configured >= 0 ?
+			    s->backup_configured == 1 : s->backup_url[0] != '\0'));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -315,18 +323,85 @@ setup_run_metrics(struct gw_setup *s)
 }
 
 static void
+setup_backup_not_configured(struct gw_setup *s)
+{
+	setup_comp_set(s, SETUP_BACKUP, "healthy",
+	    "Backups are not configured (KUBARR_BACKUP_URL is unset); nothing to set up", NULL,
+	    "component_completed", 100);
+}
+
+/* One BACKUP_STATUS: 1 healthy (done), -1 failed (done), 0 still starting or
+ * storaged silent (*silent_r; why says which). */
+static int
+setup_backup_check(struct gw_setup *s, char *why, size_t whylen, bool *silent_r)
+{
+	struct proto_backup_status_req req = {0};
+	struct proto_backup_status_rep rep;
+	struct proto_reply hold = {0};
+	enum proto_status st = proto_backup_status_call_sync(s->gw->backend[GW_STORAGED], &req,
+	    s->gw->ipc_timeout_ms, &rep, &hold);
+	char msg[200];
+	int done = 0;
+
+	*silent_r = st != PROTO_OK;
+	if (st != PROTO_OK) {
+		snprintf(why, whylen, "storaged does not answer (%s)",
+		    hold.detail != NULL ? hold.detail : proto_status_name(st));
+		proto_reply_fini(&hold);
+		return 0;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->backup_configured = rep.configured ? 1 : 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!rep.configured) {
+		setup_backup_not_configured(s);
+		done = 1;
+	} else if (strcmp(rep.state, "ok") == 0) {
+		snprintf(msg, sizeof(msg), "Backing up to the %s replica %s; sequence %llu uploaded",
+		    rep.kind, rep.url, (unsigned long long)rep.seq_uploaded);
+		setup_comp_set(s, SETUP_BACKUP, "healthy", msg, NULL, "component_completed", 100);
+		done = 1;
+	} else if (strcmp(rep.state, "starting") == 0) {
+		snprintf(why, whylen, "backup is still starting%s%s", rep.has_error ? ": " : "",
+		    rep.has_error ? rep.error : "");
+	} else {   /* degraded, failed */
+		snprintf(msg, sizeof(msg), "Backup is %s", rep.state);
+		setup_comp_set(s, SETUP_BACKUP, "failed", msg, rep.has_error ? rep.error : rep.state,
+		    "component_failed", -1);
+		done = -1;
+	}
+	proto_reply_fini(&hold);
+	return done;
+}
+
+static void
 setup_run_backup(struct gw_setup *s)
 {
-	setup_comp_set(s, SETUP_BACKUP, "installing", "Checking the backup configuration", NULL,
+	char why[300] = "", msg[200];
+
+	setup_comp_set(s, SETUP_BACKUP, "installing", "Checking continuous backup", NULL,
 	    "component_started", -1);
-	if (s->backup_url[0] == '\0')
-		setup_comp_set(s, SETUP_BACKUP, "healthy",
-		    "Backups are not configured (KUBARR_BACKUP_URL is unset); nothing to set up",
-		    NULL, "component_completed", 100);
-	else
-		setup_comp_set(s, SETUP_BACKUP, "failed", "Backups cannot be enabled",
-		    "KUBARR_BACKUP_URL is set, but continuous backup is not implemented yet",
-		    "component_failed", -1);
+	for (int t = 1; t <= SETUP_BACKUP_TRIES; t++) {
+		bool silent;
+
+		if (setup_backup_check(s, why, sizeof(why), &silent) != 0)
+			return;
+		/* storaged silent and nothing configured here either: nothing to check */
+		if (silent && s->backup_url[0] == '\0') {
+			setup_backup_not_configured(s);
+			return;
+		}
+		if (t == SETUP_BACKUP_TRIES)
+			break;
+		snprintf(msg, sizeof(msg), "Waiting for the backup replica (try %d of %d)", t,
+		    SETUP_BACKUP_TRIES);
+		setup_comp_set(s, SETUP_BACKUP, "installing", msg, NULL, "component_progress",
+		    t * 100 / SETUP_BACKUP_TRIES);
+		if (!setup_sleep_ms(s, SETUP_TRY_PAUSE_MS))
+			return;
+	}
+	setup_comp_set(s, SETUP_BACKUP, "failed", "Backup is not available", why,
+	    "component_failed", -1);
 }
 
 static void *

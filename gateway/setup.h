@@ -33,6 +33,7 @@ struct gw_setup {
 	struct gateway *gw;
 	const char *browse_prefix;       /* KUBARR_HOST_BROWSE_PREFIX, "" = / */
 	const char *backup_url;          /* KUBARR_BACKUP_URL, "" = not configured */
+	int backup_configured;           /* storaged's BACKUP_STATUS said: 1, 0; -1 not asked yet */
 	atomic_bool sealed_seen;         /* an admin was seen once: stays sealed */
 	atomic_bool init_busy;           /* one POST /initialize at a time */
 	atomic_bool stopping;            /* the gateway is stopping: runs end early */

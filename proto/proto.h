@@ -18,7 +18,7 @@
 #define PROTO_MAX_MSG (16u * 1024 * 1024)
 
 /* Every op number is below PROTO_OP_END (families own ranges of 100). */
-#define PROTO_OP_END 800
+#define PROTO_OP_END 900
 
 enum proto_op {
 	PROTO_OP_NONE = 0,

@@ -27,8 +27,9 @@
  *   200-299 sessions, invites, recovery codes, OAuth (proto_ops_sessions.h),
  *   300-399 audit (this file), 400-499 notifications (proto_ops_notify.h),
  *   500-599 VPN and Cloudflare (proto_ops_network.h), 600-699 authd (proto_ops_auth.h),
- *   700-799 metrics (proto_ops_metrics.h). */
+ *   700-799 metrics (proto_ops_metrics.h), 800-899 backup (proto_ops_backup.h). */
 #include "proto_ops_auth.h"
+#include "proto_ops_backup.h"
 #include "proto_ops_metrics.h"
 #include "proto_ops_network.h"
 #include "proto_ops_notify.h"
@@ -37,11 +38,11 @@
 
 #define PROTO_OPS(X)                                                              \
 	PROTO_OPS_CORE(X) PROTO_OPS_USERS(X) PROTO_OPS_SESSIONS(X) PROTO_OPS_NOTIFY(X) \
-	PROTO_OPS_NETWORK(X) PROTO_OPS_AUTH(X) PROTO_OPS_METRICS(X)
+	PROTO_OPS_NETWORK(X) PROTO_OPS_AUTH(X) PROTO_OPS_METRICS(X) PROTO_OPS_BACKUP(X)
 #define PROTO_RECORDS(R)                                                          \
 	PROTO_RECORDS_CORE(R) PROTO_RECORDS_USERS(R) PROTO_RECORDS_SESSIONS(R)       \
 	PROTO_RECORDS_NOTIFY(R) PROTO_RECORDS_NETWORK(R) PROTO_RECORDS_AUTH(R)        \
-	PROTO_RECORDS_METRICS(R)
+	PROTO_RECORDS_METRICS(R) PROTO_RECORDS_BACKUP(R)
 
 /* Core records. */
 #define PROTO_RECORDS_CORE(R) R(echo_item) R(audit_entry)

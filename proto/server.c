@@ -88,19 +88,9 @@ proto_server_ping(struct proto_server *srv, struct proto_request *r)
 	proto_reply(r, proto_ping_rep_msg(r->env.req_id, &rep));
 }
 
-static void
-proto_server_stats(struct proto_server *srv, struct proto_request *r)
+void
+proto_server_stats_collect(struct proto_server *srv, struct proto_stats *st)
 {
-	struct proto_stats_req req;
-	struct proto_stats_rep rep = {.daemon = srv->svc.daemon};
-	struct proto_stats *st = xcalloc(1, sizeof(*st));
-	const char *err;
-
-	if (proto_stats_req_decode(&r->env, &req, &err) != 0) {
-		free(st);
-		proto_reply_error(r, PROTO_BAD_REQUEST, err, NULL);
-		return;
-	}
 	proto_stats_add(st, "uptime_ms", (time_mono_us() - srv->svc.started_us) / 1000);
 	proto_stats_add(st, "rss_kib", proto_rss_kib());
 	proto_stats_add(st, "ipc_requests", (int64_t)atomic_load(&srv->requests));
@@ -118,6 +108,22 @@ proto_server_stats(struct proto_server *srv, struct proto_request *r)
 		proto_stats_add(st, "op_" #name, (int64_t)atomic_load(&srv->per_op[num]));
 	PROTO_OPS(PROTO_X_OPSTAT)
 #undef PROTO_X_OPSTAT
+}
+
+static void
+proto_server_stats(struct proto_server *srv, struct proto_request *r)
+{
+	struct proto_stats_req req;
+	struct proto_stats_rep rep = {.daemon = srv->svc.daemon};
+	struct proto_stats *st;
+	const char *err;
+
+	if (proto_stats_req_decode(&r->env, &req, &err) != 0) {
+		proto_reply_error(r, PROTO_BAD_REQUEST, err, NULL);
+		return;
+	}
+	st = xcalloc(1, sizeof(*st));
+	proto_server_stats_collect(srv, st);
 	rep.counters.v = st->kv;
 	rep.counters.n = st->n;
 	proto_reply(r, proto_stats_rep_msg(r->env.req_id, &rep));

@@ -55,6 +55,10 @@ struct daemon;
 int proto_server_open_daemon(struct proto_server **srv_r, const struct daemon *d, int workers,
     struct proto_service *svc, char **err_r);
 
+/* What STATS answers, collected in this process (the gateway's /metrics
+ * reads its own figures this way, without a round trip to itself). */
+void proto_server_stats_collect(struct proto_server *srv, struct proto_stats *st);
+
 /* Answer a request (any thread, exactly once); frees r. */
 void proto_reply(struct proto_request *r, nng_msg *rep);
 void proto_reply_error(struct proto_request *r, enum proto_status st, const char *detail,

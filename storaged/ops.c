@@ -27,6 +27,7 @@ static const struct op_family *const ops_families[] = {
 	&ops_family_sessions,
 	&ops_family_notify,
 	&ops_family_network,
+	&ops_family_backup,
 };
 #define OPS_NFAMILIES (sizeof(ops_families) / sizeof(ops_families[0]))
 
@@ -84,6 +85,11 @@ ops_handle(void *arg, struct proto_request *r)
 	job->ctx.peer_is_authd = from_authd;
 	if (def->decode(&r->env, job->req, &err) != 0) {
 		job->st = op_fail(&job->ctx, PROTO_BAD_REQUEST, err, NULL);
+		ops_finish(job);
+		return;
+	}
+	if (def->engine) {   /* in-memory state: no connection, no queue */
+		job->st = def->exec(&job->ctx, job->req, &job->reply);
 		ops_finish(job);
 		return;
 	}

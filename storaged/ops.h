@@ -2,7 +2,10 @@
  * {op, write?, decoder, exec}.  The IPC handler decodes the request on an nng
  * thread and queues a job: writes go to the writer thread (group commit, each
  * job in its own savepoint), reads to the reader pool.  exec runs against the
- * connection it is given and returns a status; on PROTO_OK it sets *reply_r. */
+ * connection it is given and returns a status; on PROTO_OK it sets *reply_r.
+ * An engine op (OPS_DEF_ENGINE) reads state kept in memory by another part of
+ * storaged (the backup engine) and touches no database: it runs at once on
+ * the nng thread, with no connection (ctx->c is NULL) and no queue. */
 #ifndef KUBARR_STORAGED_OPS_H
 #define KUBARR_STORAGED_OPS_H
 
@@ -44,6 +47,7 @@ struct op_def {
 	size_t req_size;
 	int (*decode)(struct proto_env *env, void *req, const char **err_r);
 	op_exec_fn exec;
+	bool engine;                 /* no database: exec runs on the nng thread, ctx->c NULL */
 };
 
 /* A maintenance task run by the writer in its own transaction; setting
@@ -72,10 +76,17 @@ PROTO_OPS(OPS_X_DECODER_DECL)
 
 /* A row of a family's table: OPS_DEF(AUDIT_APPEND, audit_append, true, ops_audit_append). */
 #define OPS_DEF(NAME, name, is_write, fn) \
-	{PROTO_OP_##NAME, is_write, false, sizeof(struct proto_##name##_req), ops_decode_##name, fn}
+	{PROTO_OP_##NAME, is_write, false, sizeof(struct proto_##name##_req), ops_decode_##name, fn, \
+	    false}
 /* An op that returns secrets: refused (forbidden) to every peer but authd. */
 #define OPS_DEF_AUTHD(NAME, name, is_write, fn) \
-	{PROTO_OP_##NAME, is_write, true, sizeof(struct proto_##name##_req), ops_decode_##name, fn}
+	{PROTO_OP_##NAME, is_write, true, sizeof(struct proto_##name##_req), ops_decode_##name, fn, \
+	    false}
+/* An op that reads in-memory engine state only: answered at once, never queued
+ * behind the writer or the readers.  exec must not block. */
+#define OPS_DEF_ENGINE(NAME, name, fn) \
+	{PROTO_OP_##NAME, false, false, sizeof(struct proto_##name##_req), ops_decode_##name, fn, \
+	    true}
 
 /* Each family file (ops_<family>.c) exports its table; ops.c lists the families. */
 struct op_family {
@@ -83,7 +94,7 @@ struct op_family {
 	size_t n;
 };
 extern const struct op_family ops_family_core, ops_family_users, ops_family_sessions,
-    ops_family_notify, ops_family_network;
+    ops_family_notify, ops_family_network, ops_family_backup;
 
 /* The handler for every op in the table (set in proto_service.handlers). */
 void ops_handle(void *sd, struct proto_request *r);

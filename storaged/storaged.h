@@ -13,6 +13,8 @@
 #include "server.h"
 #include "writer.h"
 
+struct backup;
+
 struct storaged {
 	struct daemon *d;
 	struct db_config dbc;
