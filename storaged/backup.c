@@ -57,6 +57,7 @@
 #define BK_BACKOFF_MIN_MS 500
 #define BK_BACKOFF_MAX_MS 60000
 #define BK_ALERT_AFTER_MS 60000 /* degraded this long: backup_failed */
+#define BK_SEG_MAX_FRAMES 8192  /* frames per segment (32 MiB of 4 KiB pages) */
 
 /* An object waiting in the spool: what lag and quota are computed from. */
 struct bk_spooled {
@@ -88,6 +89,7 @@ struct backup {
 	pthread_cond_t job_cond;    /* exclusive jobs done */
 	bool stopping, commit_pending, snapshot_req, verify_req;
 	int64_t pending_first_ms;   /* first commit not yet spooled */
+	int64_t shipping_first_ms;  /* first commit of the segment being made */
 	int64_t last_commit_ms;
 	struct bk_spooled *q;       /* the spool's objects, oldest first (accounting) */
 	size_t nq, capq;
@@ -269,6 +271,8 @@ bk_state_load(struct backup *b, struct bk_state *s)
 
 /* ---- reading the WAL ----------------------------------------------------- */
 
+static uint64_t bk_wal_size(struct backup *b);
+
 /* (Re)opens the WAL when it was replaced; 1 when there is no WAL. */
 static int
 bk_wal_open(struct backup *b, char **err_r)
@@ -389,7 +393,7 @@ bk_spool_room(struct backup *b, uint64_t est, char **err_r)
 	pthread_mutex_lock(&b->lock);
 	used = b->spool_bytes;
 	pthread_mutex_unlock(&b->lock);
-	if (used + est > b->cfg.spool_max_bytes) {
+	if (used > 0 && used + est > b->cfg.spool_max_bytes) { /* an empty spool takes anything */
 		*err_r = xasprintf("spool full (%llu bytes of KUBARR_BACKUP_SPOOL_MAX_BYTES=%llu): "
 		    "uploads are behind; the WAL keeps every commit until there is room",
 		    (unsigned long long)used, (unsigned long long)b->cfg.spool_max_bytes);
@@ -464,10 +468,12 @@ bk_seg_pages(struct backup *b, struct seg_writer *w, void *arg, char **err_r)
 	return 0;
 }
 
-/* Ships every complete transaction after pos into one segment.  Holds
- * ship_mu.  0 (nothing or shipped), -1 (*err_r; pos unchanged). */
+/* Ships the complete transactions after pos into one segment, at most
+ * BK_SEG_MAX_FRAMES frames of them (unless one transaction is larger): *more_r
+ * says frames are left.  Holds ship_mu.  0 (nothing or shipped), -1
+ * (*err_r; pos unchanged). */
 static int
-bk_ship_locked(struct backup *b, char **err_r)
+bk_ship_once(struct backup *b, bool *more_r, char **err_r)
 {
 	struct wal_hdr hdr;
 	struct wal_pos pos;
@@ -530,6 +536,7 @@ bk_ship_locked(struct backup *b, char **err_r)
 	pthread_mutex_lock(&b->lock);
 	first_ms = b->pending_first_ms;
 	last_ms = b->last_commit_ms;
+	b->shipping_first_ms = first_ms != 0 ? first_ms : time_wall_ms();
 	b->pending_first_ms = 0;
 	b->commit_pending = false;
 	pthread_mutex_unlock(&b->lock);
@@ -538,11 +545,19 @@ bk_ship_locked(struct backup *b, char **err_r)
 	b->npages = 0;
 	log_debug("backup: shipping from offset %" PRIu64 " of the WAL (salts %08x/%08x)", pos.offset,
 	    pos.salt1, pos.salt2);
-	if ((ntx = wal_scan(b->wal_fd, &pos, 0, bk_collect, b, err_r)) <= 0) {
-		if (ntx < 0 || first_ms == 0)
-			goto restore_pending;
-		goto restore_pending; /* nothing new: the hook fired for a commit already shipped */
+	ntx = wal_scan(b->wal_fd, &pos, BK_SEG_MAX_FRAMES, bk_collect, b, err_r);
+	if (ntx == 0 && bk_wal_size(b) >= pos.offset + (uint64_t)BK_SEG_MAX_FRAMES *
+	    (WAL_FRAME_HDR_SIZE + pos.page_size)) {
+		b->npages = 0; /* one transaction larger than the limit: all of it */
+		ntx = wal_scan(b->wal_fd, &pos, 0, bk_collect, b, err_r);
 	}
+	if (ntx <= 0) {
+		log_debug("backup: ship: %d transactions after offset %" PRIu64 " (WAL %" PRIu64
+		    " bytes)%s%s", ntx, b->pos.offset, bk_wal_size(b), ntx < 0 ? ": " : "",
+		    ntx < 0 ? *err_r : "");
+		goto restore_pending; /* nothing new (a commit already shipped), or an error */
+	}
+	*more_r = bk_wal_size(b) >= pos.offset + WAL_FRAME_HDR_SIZE + pos.page_size;
 	b->expect_restart = false;
 	qsort(b->pages, b->npages, sizeof(*b->pages), bk_page_cmp);
 	for (size_t i = 0; i < b->npages; i++) {
@@ -614,6 +629,7 @@ bk_ship_locked(struct backup *b, char **err_r)
 	b->st.seq_spooled = h.seq;
 	b->st.last_segment_ms = time_wall_ms();
 	b->err_ship[0] = '\0';
+	b->shipping_first_ms = 0;
 	pthread_mutex_unlock(&b->lock);
 	return 0;
 oom:
@@ -623,6 +639,11 @@ fail:
 	free(a.buf);
 	ntx = -1;
 restore_pending:
+	if (ntx < 0 && first_ms == 0)
+		first_ms = time_wall_ms(); /* unknown: from now, so the lag is never 0 */
+	pthread_mutex_lock(&b->lock);
+	b->shipping_first_ms = 0;
+	pthread_mutex_unlock(&b->lock);
 	if (ntx < 0 || first_ms != 0) {
 		/* keep the commits pending: they are shipped on the next try */
 		pthread_mutex_lock(&b->lock);
@@ -633,6 +654,21 @@ restore_pending:
 		pthread_mutex_unlock(&b->lock);
 	}
 	return ntx < 0 ? -1 : 0;
+}
+
+/* Ships everything committed, one segment per BK_SEG_MAX_FRAMES frames.
+ * Holds ship_mu.  0 or -1 (*err_r). */
+static int
+bk_ship_locked(struct backup *b, char **err_r)
+{
+	bool more;
+
+	do {
+		more = false;
+		if (bk_ship_once(b, &more, err_r) != 0)
+			return -1;
+	} while (more && !b->need_timeline);
+	return 0;
 }
 
 /* ---- exclusive jobs: ship + checkpoint (writer thread) ------------------- */
@@ -947,8 +983,11 @@ bk_establish(struct backup *b, struct replica *r, char **err_r)
 	pthread_mutex_lock(&b->ship_mu);
 	b->max_timeline = cat.max_timeline;
 	have_state = bk_state_load(b, &s);
+	/* an object spooled after the state was last saved (a crash between
+	 * the two) would be shipped twice under one sequence: then a new
+	 * timeline instead */
 	if (have_state && s.timeline != 0 && s.timeline >= cat.max_timeline &&
-	    s.seq >= cat.max_seq && bk_resume(b, &s, &why)) {
+	    s.seq >= cat.max_seq && s.seq >= b->spool_max_seq && bk_resume(b, &s, &why)) {
 		b->timeline = s.timeline;
 		b->seq = s.seq;
 		b->need_timeline = false;
@@ -978,7 +1017,11 @@ bk_establish(struct backup *b, struct replica *r, char **err_r)
 	b->st.seq_uploaded = cat.max_seq;
 	b->st.seq_spooled = b->seq;
 	b->ready_status = true;
+	/* the WAL may hold commits of an earlier run: lag counts from now
+	 * until the first ship says otherwise */
 	b->commit_pending = true;
+	if (b->pending_first_ms == 0)
+		b->pending_first_ms = time_wall_ms();
 	pthread_mutex_unlock(&b->lock);
 	bk_catalog_free(&cat);
 	return 0;
@@ -1199,6 +1242,8 @@ bk_lag_locked(struct backup *b, int64_t now)
 			oldest = b->q[i].first_ms;
 	if (b->pending_first_ms != 0 && (oldest == 0 || b->pending_first_ms < oldest))
 		oldest = b->pending_first_ms;
+	if (b->shipping_first_ms != 0 && (oldest == 0 || b->shipping_first_ms < oldest))
+		oldest = b->shipping_first_ms;
 	return oldest == 0 || now < oldest ? 0.0 : (double)(now - oldest) / 1000.0;
 }
 
@@ -1338,7 +1383,7 @@ bk_ship_main(void *arg)
 			err = NULL;
 			if (stopping)
 				break;
-			if (!bk_wait(b, &b->up_cond, bk_backoff(&attempt)))
+			if (!bk_wait(b, &b->cond, bk_backoff(&attempt)))
 				break;
 			continue;
 		}
@@ -1364,7 +1409,7 @@ periodic:
 				pthread_mutex_unlock(&b->lock);
 				free(err);
 				err = NULL;
-				if (!bk_wait(b, &b->up_cond, bk_backoff(&attempt)))
+				if (!bk_wait(b, &b->cond, bk_backoff(&attempt)))
 					break;
 			} else {
 				pthread_mutex_lock(&b->lock);
@@ -1584,6 +1629,8 @@ bk_up_main(void *arg)
 			b->st.lease_held = rc == 0;
 			if (rc != 0)
 				bk_seterr(b->err_up, err);
+			if (rc < 0)
+				b->st.upload_errors++; /* the replica failed a request */
 			pthread_mutex_unlock(&b->lock);
 			if (rc != 0) {
 				if (rc == 1)
@@ -1622,10 +1669,10 @@ bk_up_main(void *arg)
 				pthread_mutex_unlock(&b->lock);
 				free(err);
 				err = NULL;
-				bk_names_free(names, n);
-				names = NULL;
-				if (!bk_wait(b, &b->up_cond, bk_backoff(&attempt)))
+				if (!bk_wait(b, &b->up_cond, bk_backoff(&attempt))) {
+					bk_names_free(names, n);
 					goto out;
+				}
 				break;
 			}
 			attempt = 0;
@@ -1641,6 +1688,7 @@ bk_up_main(void *arg)
 			if (h.seq > b->st.seq_uploaded || h.kind == SEG_KIND_SEGMENT)
 				b->st.seq_uploaded = h.seq;
 			bk_queue_pop(b, names[i]);
+			pthread_cond_signal(&b->cond); /* a shipper waiting for spool room */
 			pthread_mutex_unlock(&b->lock);
 			pthread_mutex_lock(&b->lock);
 			if (b->stopping) {

@@ -19,7 +19,10 @@
 
 #include "backup_cli.h"
 #include "backup_int.h"
+#include "client.h"
+#include "ipc.h"
 #include "log.h"
+#include "proto.h"
 #include "timeutil.h"
 #include "xmalloc.h"
 
@@ -56,6 +59,7 @@ static const char backup_usage[] =
     "  verify     restore the newest point into a temporary folder and run\n"
     "             PRAGMA integrity_check (the validation drill, by hand)\n"
     "  status     the running storaged's shipper: state, lag, spool, last upload\n"
+    "             (exit 0 when ok or off, 3 when starting, degraded or failed)\n"
     "  snapshot   ask the running storaged for a snapshot now\n";
 
 int
@@ -389,4 +393,90 @@ backup_boot_restore(const struct backup_config *bc, char **err_r)
 	    res.timeline, res.seq, res.snapshot_seq, res.segments, (double)res.bytes_read / 1048576.0);
 	replica_close(&r);
 	return 0;
+}
+
+/* ---- backup status | snapshot: the running storaged ---------------------- */
+
+static void
+cli_time(const char *label, int64_t ms)
+{
+	char when[TIME_RFC3339_LEN];
+
+	if (ms == 0) {
+		printf("%-18s never\n", label);
+		return;
+	}
+	time_format_rfc3339(ms, when);
+	printf("%-18s %s\n", label, when);
+}
+
+int
+backup_ask_daemon(struct daemon *d, const char *what)
+{
+	struct ipc_client *c = NULL;
+	struct proto_reply hold = {0};
+	char *err = NULL;
+	int64_t until = time_mono_us() + 3000000;
+	int rc = 1, st;
+
+	if (daemon_client_open(d, "storaged", &c, &err) != 0) {
+		fprintf(stderr, "backup %s: cannot open the storaged socket: %s\n", what, err);
+		free(err);
+		return 1;
+	}
+	while (!ipc_client_connected(c) && time_mono_us() < until)
+		usleep(20000);
+	if (!ipc_client_connected(c)) {
+		fprintf(stderr, "backup %s: storaged is not running (no answer on %s/storaged.ipc); "
+		    "`backup list` and `backup verify` read the replica directly\n", what,
+		    d->runtime_dir);
+		ipc_client_close(&c);
+		return 1;
+	}
+	if (strcmp(what, "snapshot") == 0) {
+		struct proto_backup_snapshot_req req = {0};
+		struct proto_backup_snapshot_rep rep;
+
+		st = proto_backup_snapshot_call_sync(c, &req, d->ipc_timeout_ms, &rep, &hold);
+		if (st == PROTO_OK) {
+			printf("backup snapshot: asked; `backup status` shows when it is uploaded\n");
+			rc = 0;
+		} else {
+			fprintf(stderr, "backup snapshot: %s\n", hold.detail ? hold.detail : "refused");
+		}
+	} else {
+		struct proto_backup_status_req req = {0};
+		struct proto_backup_status_rep s;
+
+		st = proto_backup_status_call_sync(c, &req, d->ipc_timeout_ms, &s, &hold);
+		if (st != PROTO_OK) {
+			fprintf(stderr, "backup status: %s\n", hold.detail ? hold.detail : "no answer");
+		} else {
+			printf("%-18s %s\n", "state", s.state);
+			if (s.has_error)
+				printf("%-18s %s\n", "error", s.error);
+			printf("%-18s %s (%s)\n", "replica", s.configured ? s.url : "-",
+			    s.configured ? s.kind : "KUBARR_BACKUP_URL is empty");
+			printf("%-18s %" PRIu64 "\n", "timeline", s.timeline);
+			printf("%-18s %" PRIu64 " spooled, %" PRIu64 " uploaded\n", "sequence",
+			    s.seq_spooled, s.seq_uploaded);
+			printf("%-18s %.3f s\n", "lag", (double)s.lag_ms / 1000.0);
+			printf("%-18s %" PRIu64 " files, %" PRIu64 " bytes\n", "spool", s.spool_files,
+			    s.spool_bytes);
+			printf("%-18s %" PRIu64 " bytes\n", "wal", s.wal_bytes);
+			printf("%-18s %" PRIu64 " (%" PRIu64 " bytes), %" PRIu64 " failed attempts\n",
+			    "uploads", s.uploads, s.upload_bytes, s.upload_errors);
+			cli_time("last upload", s.last_upload_ms);
+			cli_time("last snapshot", s.last_snapshot_ms);
+			cli_time("last validation", s.last_validation_ms);
+			printf("%-18s %s%s%s\n", "validation", s.last_validation,
+			    s.has_validation_error ? ": " : "",
+			    s.has_validation_error ? s.validation_error : "");
+			printf("%-18s %s\n", "lease", s.lease_held ? "held" : "not held");
+			rc = strcmp(s.state, "ok") == 0 || strcmp(s.state, "disabled") == 0 ? 0 : 3;
+		}
+	}
+	proto_reply_fini(&hold);
+	ipc_client_close(&c);
+	return rc;
 }

@@ -261,5 +261,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_kill_in_snapshot, setup, teardown),
 	};
 
+	if (getenv("KUBARR_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("KUBARR_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,11 +82,17 @@ bfx_write_req(struct ipc_client *c, int k, uint64_t req_id, const char *details,
 	if (req_id == 0)
 		req_id = proto_next_req_id();
 	snprintf(marker, sizeof(marker), "%d", k);
-	if (ipc_client_call_sync(c, proto_audit_append_req_msg(req_id, &req), timeout_ms, &rep) !=
-	    IPC_OK)
+	int irc = ipc_client_call_sync(c, proto_audit_append_req_msg(req_id, &req), timeout_ms, &rep);
+
+	if (irc != IPC_OK) {
+		if (getenv("BFX_VERBOSE"))
+			fprintf(stderr, "bfx_write %d: ipc %d\n", k, irc);
 		return false;
+	}
 	if (proto_env_decode(&env, nng_msg_body(rep), nng_msg_len(rep), &err) == 0)
 		ok = env.status == PROTO_OK && env.req_id == req_id;
+	if (!ok && getenv("BFX_VERBOSE"))
+		fprintf(stderr, "bfx_write %d: status %d\n", k, (int)env.status);
 	proto_env_fini(&env);
 	nng_msg_free(rep);
 	return ok;
@@ -140,8 +146,11 @@ bfx_wait_shipped(struct bfx *b, int timeout_ms)
 		int64_t up = bfx_stat(b, "backup_seq_uploaded");
 
 		if (up > 0 && bfx_stat(b, "backup_lag_ms") == 0 && bfx_stat(b, "backup_spool_bytes") == 0 &&
-		    bfx_stat(b, "backup_seq_spooled") == up && bfx_stat(b, "backup_lag_ms") == 0)
+		    bfx_stat(b, "backup_seq_spooled") == up && bfx_stat(b, "backup_lag_ms") == 0) {
+			if (getenv("BFX_VERBOSE"))
+				fprintf(stderr, "bfx_wait_shipped: done at seq %lld\n", (long long)up);
 			return 0;
+		}
 		usleep(50000);
 	}
 	fprintf(stderr, "bfx_wait_shipped: spool %lld bytes, lag %lld ms, seq uploaded %lld\n",

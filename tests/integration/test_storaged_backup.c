@@ -435,5 +435,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
 	};
 
+	if (getenv("KUBARR_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("KUBARR_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
