@@ -67,13 +67,19 @@ backup_config_load(const struct daemon *d, struct backup_config *bc)
 {
 	const char *ps = config_str(&d->cfg, "KUBARR_S3_PATH_STYLE");
 	const char *ak = getenv("AWS_ACCESS_KEY_ID"), *sk = getenv("AWS_SECRET_ACCESS_KEY");
-	const char *tok = getenv("AWS_SESSION_TOKEN");
+	const char *tok = getenv("AWS_SESSION_TOKEN"), *region = getenv("KUBARR_S3_REGION");
+
+	if ((region == NULL || region[0] == '\0') && getenv("AWS_REGION") != NULL &&
+	    getenv("AWS_REGION")[0] != '\0')
+		region = getenv("AWS_REGION"); /* the AWS tools' variable, as a fallback */
+	else
+		region = config_str(&d->cfg, "KUBARR_S3_REGION");
 
 	*bc = (struct backup_config){
 		.rc = {
 			.url = config_str(&d->cfg, "KUBARR_BACKUP_URL"),
 			.s3_endpoint = config_str(&d->cfg, "KUBARR_S3_ENDPOINT"),
-			.s3_region = config_str(&d->cfg, "KUBARR_S3_REGION"),
+			.s3_region = region,
 			.s3_path_style = strcmp(ps, "true") == 0 ? 1 : strcmp(ps, "false") == 0 ? 0 : -1,
 			.access_key = ak ? ak : "",
 			.secret_key = sk ? sk : "",

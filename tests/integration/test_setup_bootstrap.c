@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -433,6 +434,112 @@ test_backup_not_configured(void **state)
 	harness_free(&h);
 }
 
+/* Configured with a file replica: the component reports the engine's real
+ * state, healthy while it ships and failed once uploads fail; the backup
+ * routes drive the real engine (a snapshot, the drill). */
+/* Runs the backup component again until it reports want (and an error
+ * containing error_has); returns the last status seen. */
+static const char *
+t_backup_wait(struct http_client *c, const char *want, const char *error_has)
+{
+	struct http_resp resp = {0};
+	static char st[32];
+
+	for (long until = harness_now_ms() + 20000; harness_now_ms() < until; usleep(200000)) {
+		json_t *b;
+		const char *e;
+		long settle = harness_now_ms() + 15000;
+
+		harness_expect(c, "POST", "/api/setup/bootstrap/retry/backup", NULL, NULL, 200, &resp);
+		http_resp_free(&resp);
+		do {
+			usleep(50000);
+			b = json_array_get(json_object_get(t_status(c, &resp), "components"), 2);
+			snprintf(st, sizeof(st), "%s", json_string_value(json_object_get(b, "status")));
+			e = json_string_value(json_object_get(b, "error"));
+			if (strcmp(st, want) == 0 &&
+			    (error_has == NULL || (e != NULL && strstr(e, error_has) != NULL))) {
+				http_resp_free(&resp);
+				return st;
+			}
+			http_resp_free(&resp);
+		} while ((strcmp(st, "healthy") != 0 && strcmp(st, "failed") != 0) &&
+		    harness_now_ms() < settle);
+	}
+	return st;
+}
+
+/* Configured with a file replica: the component reports the engine's real
+ * state, healthy while it ships and failed once uploads fail; the backup
+ * routes drive the real engine (a snapshot, the drill). */
+/* Configured with a file replica: the component reports the engine's real
+ * state (healthy while it ships, failed while the replica is gone, healthy
+ * again after), and the backup routes drive the real engine (a snapshot, the
+ * drill, the restore points). */
+static void
+test_backup_configured(void **state)
+{
+	struct harness *h;
+	struct http_client *c;
+	struct http_resp resp = {0};
+	char replica[300], url[320], aside[320];
+	json_t *j, *pts;
+	bool found = false;
+
+	(void)state;
+	assert_int_equal(harness_init(&h), 0);
+	snprintf(replica, sizeof(replica), "%s/replica", harness_tmp_dir(h));
+	snprintf(url, sizeof(url), "file://%s", replica);
+	assert_int_equal(mkdir(replica, 0750), 0);
+	assert_int_equal(harness_setenv(h, "KUBARR_BACKUP_URL", url), 0);
+	assert_int_equal(harness_setenv(h, "KUBARR_BACKUP_SYNC_INTERVAL_MS", "100"), 0);
+	assert_int_equal(harness_setenv(h, "KUBARR_BACKUP_LEASE_TTL_S", "3"), 0);
+	assert_int_equal(harness_launch(h), 0);
+	assert_int_equal(harness_client_new(h, &c), 0);
+	t_backup_settled(c, &resp, &pts);
+	http_resp_free(&resp);
+	assert_string_equal(t_backup_wait(c, "healthy", NULL), "healthy");
+	/* the replica gone (an unmounted share): failed, with the reason */
+	snprintf(aside, sizeof(aside), "%s.away", replica);
+	assert_int_equal(rename(replica, aside), 0);
+	assert_string_equal(t_backup_wait(c, "failed", "replica"), "failed");
+	assert_int_equal(rename(aside, replica), 0);
+	assert_string_equal(t_backup_wait(c, "healthy", NULL), "healthy");
+
+	assert_int_equal(harness_login_admin(h, c), 0);
+	harness_expect(c, "GET", "/api/backups/status", NULL, NULL, 200, &resp);
+	j = http_resp_json(&resp);
+	assert_true(json_is_true(json_object_get(j, "configured")));
+	assert_string_equal(json_string_value(json_object_get(j, "kind")), "file");
+	http_resp_free(&resp);
+	/* a snapshot and a drill on request */
+	harness_expect(c, "POST", "/api/backups/snapshot", "{}", HARNESS_CSRF, 202, &resp);
+	http_resp_free(&resp);
+	harness_expect(c, "POST", "/api/backups/verify", "{}", HARNESS_CSRF, 202, &resp);
+	http_resp_free(&resp);
+	for (long until = harness_now_ms() + 15000; !found && harness_now_ms() < until;
+	    usleep(100000)) {
+		harness_expect(c, "GET", "/api/backups/status", NULL, NULL, 200, &resp);
+		j = http_resp_json(&resp);
+		found = strcmp(json_string_value(json_object_get(j, "last_validation")), "ok") == 0 &&
+		    !json_is_true(json_object_get(j, "snapshot_pending")) &&
+		    strcmp(json_string_value(json_object_get(j, "state")), "ok") == 0;
+		http_resp_free(&resp);
+	}
+	assert_true(found);
+	harness_expect(c, "GET", "/api/backups/points?limit=50", NULL, NULL, 200, &resp);
+	pts = json_object_get(http_resp_json(&resp), "points");
+	found = false;
+	for (size_t i = 0; i < json_array_size(pts); i++)
+		found |= strcmp(json_string_value(json_object_get(json_array_get(pts, i), "kind")),
+		    "snapshot") == 0;
+	assert_true(found);
+	http_resp_free(&resp);
+	http_client_free(&c);
+	assert_int_equal(harness_finish(h), 0);
+	harness_free(&h);
+}
+
 int
 main(void)
 {
@@ -441,6 +548,7 @@ main(void)
 		cmocka_unit_test(test_metrics_down),
 		cmocka_unit_test(test_database_down),
 		cmocka_unit_test(test_backup_not_configured),
+		cmocka_unit_test(test_backup_configured),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
