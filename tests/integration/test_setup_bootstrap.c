@@ -18,11 +18,10 @@
  *              back + retry/database -> database_connected
  *   backup     the component reports storaged's BACKUP_STATUS: backup off ->
  *              healthy, configured false, "not configured", the same as
- *              GET /api/backups/status says (configured false, disabled).  The
- *              configured states (ok, starting, degraded, failed) need a
- *              running backup engine and a replica: the backup integration
- *              tests drive them through t_backup_settled's contract (healthy
- *              or failed, configured, message, error)
+ *              GET /api/backups/status says (configured false, disabled);
+ *              a file replica -> healthy; the replica gone -> failed naming
+ *              it; back -> healthy; the routes run a snapshot, the drill and
+ *              list the restore points on the real engine
  */
 #include <setjmp.h>
 #include <stdarg.h>
