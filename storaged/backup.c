@@ -497,7 +497,9 @@ bk_ship_once(struct backup *b, bool *more_r, char **err_r)
 		b->wal_fd = -1;
 		b->need_timeline = true;
 	}
-	if (rc == 1 || b->need_timeline) {
+	if (b->need_timeline)
+		return 0; /* the snapshot takes the commits: they stay pending (and in the lag) */
+	if (rc == 1) {
 		pthread_mutex_lock(&b->lock);
 		b->pending_first_ms = 0;
 		b->commit_pending = false;
