@@ -19,368 +19,32 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "moto_fx.h"
 #include "replica.h"
 #include "replica_s3.h"
 
 #define T_BUCKET "kubarr-test"
-#define T_REGION "us-east-1"
-#define T_START_MS 30000
-
-struct t_proc {
-	pid_t pid;
-	char log[512];
-};
+#define T_REGION MFX_REGION
 
 static struct {
 	char tmp[256];
-	struct t_proc moto, proxy, s3rver;
-	int moto_port, proxy_port, s3rver_port;
-	char moto_url[64], proxy_url[64], s3rver_url[64];
-	char ak[128], sk[128];
+	struct moto_fx m;           /* moto_server and the fault proxy */
+	struct mfx_proc s3rver;
+	int s3rver_port;
+	char s3rver_url[64];
 } T;
 
-/* ---- helpers ------------------------------------------------------------- */
-
-static long
-t_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void
-t_sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-static int
-t_free_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static bool
-t_port_open(int port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	bool ok;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	close(fd);
-	return ok;
-}
-
-/* Is `prog` an executable on PATH (or a path)? */
-static bool
-t_have(const char *prog)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "command -v '%s' >/dev/null 2>&1", prog);
-	return system(cmd) == 0;
-}
-
-/* fork/exec argv in its own process group, output to log; killed with us. */
-static int
-t_spawn(struct t_proc *p, const char *name, char *const argv[], char *const env_add[])
-{
-	int fd;
-
-	snprintf(p->log, sizeof(p->log), "%s/%s.log", T.tmp, name);
-	fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	p->pid = fork();
-	if (p->pid < 0) {
-		close(fd);
-		return -1;
-	}
-	if (p->pid == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(nul, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		for (int i = 0; env_add != NULL && env_add[i] != NULL; i++)
-			putenv(env_add[i]);
-		execvp(argv[0], argv);
-		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(fd);
-	return 0;
-}
-
-static void
-t_stop(struct t_proc *p)
-{
-	long deadline;
-
-	if (p->pid <= 0)
-		return;
-	kill(-p->pid, SIGTERM);
-	deadline = t_now_ms() + 3000;
-	while (waitpid(p->pid, NULL, WNOHANG) == 0) {
-		if (t_now_ms() > deadline) {
-			kill(-p->pid, SIGKILL);
-			waitpid(p->pid, NULL, 0);
-			break;
-		}
-		t_sleep_ms(20);
-	}
-	/* whatever it left in its group */
-	kill(-p->pid, SIGKILL);
-	p->pid = 0;
-}
-
-static bool
-t_alive(struct t_proc *p)
-{
-	return p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == 0;
-}
-
-static void
-t_print_log(const struct t_proc *p)
-{
-	char cmd[600];
-
-	fprintf(stderr, "---- tail of %s\n", p->log);
-	snprintf(cmd, sizeof(cmd), "tail -n 30 '%s' >&2", p->log);
-	if (system(cmd) != 0)
-		fprintf(stderr, "(no log)\n");
-}
-
-static int
-t_wait_port(struct t_proc *p, int port)
-{
-	long deadline = t_now_ms() + T_START_MS;
-
-	while (t_now_ms() < deadline) {
-		if (t_port_open(port))
-			return 0;
-		if (!t_alive(p)) {
-			p->pid = 0;
-			break;
-		}
-		t_sleep_ms(50);
-	}
-	t_print_log(p);
-	return -1;
-}
-
-struct t_buf {
-	char *s;
-	size_t n;
-};
-
-static size_t
-t_collect(char *p, size_t sz, size_t n, void *arg)
-{
-	struct t_buf *b = arg;
-
-	b->s = realloc(b->s, b->n + sz * n + 1);
-	memcpy(b->s + b->n, p, sz * n);
-	b->n += sz * n;
-	b->s[b->n] = '\0';
-	return sz * n;
-}
-
-/* A plain HTTP request (IAM set-up, the proxy's control); the body answered. */
-static long
-t_http(const char *method, const char *url, const char *ctype, const char *body,
-    const char *auth, char **out_r)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	struct t_buf b = {0};
-	long status = 0;
-	char line[512];
-
-	if (ctype != NULL) {
-		snprintf(line, sizeof(line), "Content-Type: %s", ctype);
-		h = curl_slist_append(h, line);
-	}
-	if (auth != NULL) {
-		snprintf(line, sizeof(line), "Authorization: %s", auth);
-		h = curl_slist_append(h, line);
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, t_collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	if (body != NULL)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (out_r != NULL)
-		*out_r = b.s != NULL ? b.s : strdup("");
-	else
-		free(b.s);
-	return status;
-}
-
-/* Text between <tag> and </tag> in xml, into out. */
-static int
-t_xml_field(const char *xml, const char *tag, char *out, size_t size)
-{
-	char open[64], close_[64];
-	const char *a, *b;
-
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close_, sizeof(close_), "</%s>", tag);
-	if ((a = strstr(xml, open)) == NULL || (b = strstr(a, close_)) == NULL)
-		return -1;
-	a += strlen(open);
-	if ((size_t)(b - a) >= size)
-		return -1;
-	memcpy(out, a, (size_t)(b - a));
-	out[b - a] = '\0';
-	return 0;
-}
-
 /* ---- the doubles --------------------------------------------------------- */
-
-static int
-t_iam(const char *form, char **out_r)
-{
-	/* auth is still off: moto only reads the service from the credential scope */
-	static const char auth[] = "AWS4-HMAC-SHA256 Credential=AKIDSETUP/20260101/us-east-1/"
-				   "iam/aws4_request, SignedHeaders=host, Signature=0";
-	long st = t_http("POST", T.moto_url, "application/x-www-form-urlencoded", form, auth,
-	    out_r);
-
-	if (st != 200) {
-		fprintf(stderr, "moto IAM %s: HTTP %ld: %s\n", form, st, out_r ? *out_r : "");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-t_start_moto(void)
-{
-	char port[16], *out = NULL;
-	char *argv[] = {"moto_server", "-H", "127.0.0.1", "-p", port, NULL};
-	char *env[] = {"INITIAL_NO_AUTH_ACTION_COUNT=inf", NULL};
-
-	if (!t_have("moto_server")) {
-		fprintf(stderr, "test_replica_s3: moto_server is not on PATH (the Python moto "
-				"package of this machine image: pip install 'moto[server]')\n");
-		return -1;
-	}
-	T.moto_port = t_free_port();
-	snprintf(port, sizeof(port), "%d", T.moto_port);
-	snprintf(T.moto_url, sizeof(T.moto_url), "http://127.0.0.1:%d", T.moto_port);
-	if (t_spawn(&T.moto, "moto", argv, env) != 0 || t_wait_port(&T.moto, T.moto_port) != 0) {
-		fprintf(stderr, "test_replica_s3: moto_server did not start\n");
-		return -1;
-	}
-	if (t_iam("Action=CreateUser&UserName=kubarr&Version=2010-05-08", NULL) != 0 ||
-	    t_iam("Action=CreateAccessKey&UserName=kubarr&Version=2010-05-08", &out) != 0)
-		return -1;
-	if (t_xml_field(out, "AccessKeyId", T.ak, sizeof(T.ak)) != 0 ||
-	    t_xml_field(out, "SecretAccessKey", T.sk, sizeof(T.sk)) != 0) {
-		fprintf(stderr, "moto CreateAccessKey: %s\n", out);
-		free(out);
-		return -1;
-	}
-	free(out);
-	if (t_iam("Action=PutUserPolicy&UserName=kubarr&PolicyName=all&Version=2010-05-08"
-		  "&PolicyDocument=%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B"
-		  "%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22*%22%2C%22Resource%22%3A%22*"
-		  "%22%7D%5D%7D", NULL) != 0)
-		return -1;
-	/* from now on every request must carry a valid signature of that key */
-	{
-		char url[128];
-
-		snprintf(url, sizeof(url), "%s/moto-api/reset-auth", T.moto_url);
-		if (t_http("POST", url, "text/plain", "0", NULL, NULL) != 200) {
-			fprintf(stderr, "moto reset-auth failed\n");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-t_start_proxy(void)
-{
-	char target[64], portfile[300], *py = NULL;
-	char *argv[] = {NULL, S3_FAULT_PROXY, "--target", target, "--port-file", portfile, NULL};
-	long deadline;
-
-	py = t_have("python3") ? "python3" : t_have("/usr/bin/python3") ? "/usr/bin/python3" : NULL;
-	if (py == NULL) {
-		fprintf(stderr, "test_replica_s3: no python3 for s3_fault_proxy.py\n");
-		return -1;
-	}
-	argv[0] = py;
-	snprintf(target, sizeof(target), "127.0.0.1:%d", T.moto_port);
-	snprintf(portfile, sizeof(portfile), "%s/proxy.port", T.tmp);
-	if (t_spawn(&T.proxy, "proxy", argv, NULL) != 0)
-		return -1;
-	deadline = t_now_ms() + T_START_MS;
-	while (t_now_ms() < deadline) {
-		FILE *f = fopen(portfile, "r");
-
-		if (f != NULL) {
-			int ok = fscanf(f, "%d", &T.proxy_port);
-
-			fclose(f);
-			if (ok == 1)
-				break;
-		}
-		t_sleep_ms(20);
-	}
-	if (T.proxy_port <= 0 || t_wait_port(&T.proxy, T.proxy_port) != 0) {
-		fprintf(stderr, "test_replica_s3: s3_fault_proxy.py did not start\n");
-		return -1;
-	}
-	snprintf(T.proxy_url, sizeof(T.proxy_url), "http://127.0.0.1:%d", T.proxy_port);
-	return 0;
-}
 
 static int
 t_start_s3rver(void)
@@ -399,57 +63,28 @@ t_start_s3rver(void)
 	else
 		snprintf(bin, sizeof(bin), "%s/.cache/kubarr/npm/node_modules/.bin/s3rver",
 		    home ? home : "");
-	if (access(bin, X_OK) != 0 || !t_have("node")) {
+	if (access(bin, X_OK) != 0 || !mfx_have("node")) {
 		fprintf(stderr, "test_replica_s3: s3rver not found at %s (or no node): run "
 				"tools/deps.sh test, or set KUBARR_S3RVER\n", bin);
 		return -1;
 	}
 	snprintf(dir, sizeof(dir), "%s/s3rver", T.tmp);
 	mkdir(dir, 0700);
-	T.s3rver_port = t_free_port();
+	T.s3rver_port = mfx_free_port();
 	snprintf(port, sizeof(port), "%d", T.s3rver_port);
 	snprintf(T.s3rver_url, sizeof(T.s3rver_url), "http://127.0.0.1:%d", T.s3rver_port);
-	if (t_spawn(&T.s3rver, "s3rver", argv, envadd) != 0 ||
-	    t_wait_port(&T.s3rver, T.s3rver_port) != 0) {
+	if (mfx_spawn(&T.s3rver, T.tmp, "s3rver", argv, envadd) != 0 ||
+	    mfx_wait_port(&T.s3rver, T.s3rver_port) != 0) {
 		fprintf(stderr, "test_replica_s3: s3rver did not start\n");
 		return -1;
 	}
 	return 0;
 }
 
-static void
-t_fault(const char *mode, int count, int delay_ms, const char *match)
-{
-	char url[128], body[256];
-
-	snprintf(url, sizeof(url), "%s/__fault/%s", T.proxy_url, mode ? "set" : "reset");
-	snprintf(body, sizeof(body), "{\"mode\":\"%s\",\"count\":%d,\"delay_ms\":%d,"
-				     "\"match\":\"%s\"}", mode ? mode : "", count, delay_ms,
-	    match ? match : "");
-	assert_int_equal(t_http("POST", url, "application/json", body, NULL, NULL), 200);
-}
-
-static int
-t_proxy_stat(const char *name)
-{
-	char url[128], pat[64], *out = NULL;
-	const char *p;
-	int n = -1;
-
-	snprintf(url, sizeof(url), "%s/__fault/stats", T.proxy_url);
-	snprintf(pat, sizeof(pat), "\"%s\": ", name);
-	assert_int_equal(t_http("GET", url, NULL, NULL, NULL, &out), 200);
-	p = strstr(out, pat);
-	assert_non_null(p);
-	assert_int_equal(sscanf(p + strlen(pat), "%d", &n), 1);
-	free(out);
-	return n;
-}
-
 static int
 t_proxy_requests(void)
 {
-	return t_proxy_stat("requests");
+	return mfx_proxy_stat(&T.m, "requests");
 }
 
 /* ---- replicas ------------------------------------------------------------ */
@@ -484,13 +119,13 @@ t_close(struct replica **r)
 static struct replica *
 t_moto(void)
 {
-	return t_open(T.moto_url, T_BUCKET, "", T.ak, T.sk, 3, 10000);
+	return t_open(T.m.moto_url, T_BUCKET, "", T.m.ak, T.m.sk, 3, 10000);
 }
 
 static struct replica *
 t_proxied(unsigned retries, unsigned timeout_ms)
 {
-	return t_open(T.proxy_url, T_BUCKET, "", T.ak, T.sk, retries, timeout_ms);
+	return t_open(T.m.proxy_url, T_BUCKET, "", T.m.ak, T.m.sk, retries, timeout_ms);
 }
 
 /* the call is evaluated before err is read */
@@ -685,7 +320,7 @@ test_if_none_match(void **state)
 static void
 test_wrong_secret(void **state)
 {
-	struct replica *r = t_open(T.moto_url, T_BUCKET, "", T.ak, "not-the-secret", 3, 10000);
+	struct replica *r = t_open(T.m.moto_url, T_BUCKET, "", T.m.ak, "not-the-secret", 3, 10000);
 	uint8_t *got = NULL;
 	size_t len;
 	char *err = NULL;
@@ -701,7 +336,7 @@ test_wrong_secret(void **state)
 	    "get");
 	t_close(&r);
 	/* an unknown access key */
-	r = t_open(T.moto_url, T_BUCKET, "", "AKIAUNKNOWNKEY000000", T.sk, 3, 10000);
+	r = t_open(T.m.moto_url, T_BUCKET, "", "AKIAUNKNOWNKEY000000", T.m.sk, 3, 10000);
 	T_EXPECT(r->ops->del(r, "x", &err), REPLICA_FORBIDDEN, "delete");
 	assert_int_equal(replica_s3_requests(r), 1);
 	assert_non_null(strstr(err, "InvalidAccessKeyId"));
@@ -764,7 +399,7 @@ test_list_delete_missing(void **state)
 	t_close(&r);
 
 	/* a bucket that does not exist is not "not found": it is a failure */
-	r = t_open(T.moto_url, "no-such-bucket", "", T.ak, T.sk, 0, 10000);
+	r = t_open(T.m.moto_url, "no-such-bucket", "", T.m.ak, T.m.sk, 0, 10000);
 	err = NULL;
 	T_EXPECT(r->ops->list(r, "", &l, &err), REPLICA_FAILED, "list missing bucket");
 	assert_non_null(strstr(err, "NoSuchBucket"));
@@ -781,12 +416,12 @@ test_unreachable(void **state)
 	long t0;
 
 	(void)state;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", t_free_port());
-	r = t_open(url, T_BUCKET, "", T.ak, T.sk, 3, 2000);
-	t0 = t_now_ms();
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", mfx_free_port());
+	r = t_open(url, T_BUCKET, "", T.m.ak, T.m.sk, 3, 2000);
+	t0 = mfx_now_ms();
 	T_EXPECT(r->ops->put_mem(r, "x", "x", 1, false, &err), REPLICA_UNREACHABLE, "put");
 	assert_int_equal(replica_s3_requests(r), 4);       /* 1 + 3 retries */
-	assert_true(t_now_ms() - t0 < 3000);
+	assert_true(mfx_now_ms() - t0 < 3000);
 	assert_non_null(strstr(err, "retries exhausted"));
 	free(err);
 	t_close(&r);
@@ -795,7 +430,7 @@ test_unreachable(void **state)
 static void
 test_credentials(void **state)
 {
-	struct replica_config cfg = {.url = "s3://" T_BUCKET, .s3_endpoint = T.moto_url,
+	struct replica_config cfg = {.url = "s3://" T_BUCKET, .s3_endpoint = T.m.moto_url,
 	    .s3_region = T_REGION, .s3_path_style = -1, .access_key = "", .secret_key = "",
 	    .session_token = "", .credentials_file = "", .timeout_ms = 5000, .retries = 0};
 	struct replica r = {0};
@@ -810,7 +445,7 @@ test_credentials(void **state)
 	assert_non_null(f);
 	fprintf(f, "[other]\naws_access_key_id = WRONG\n\n[default]\n# comment\n"
 		   "aws_access_key_id = %s\naws_secret_access_key=%s\r\n[x]\n"
-		   "aws_secret_access_key = WRONG\n", T.ak, T.sk);
+		   "aws_secret_access_key = WRONG\n", T.m.ak, T.m.sk);
 	fclose(f);
 	cfg.credentials_file = path;
 	if (replica_s3_open(&r, T_BUCKET, "", &cfg, &err) != 0)
@@ -847,36 +482,36 @@ test_fault_slowdown(void **state)
 	int before;
 
 	(void)state;
-	t_fault(NULL, 0, 0, NULL);
-	t_fault("503", 2, 0, NULL);
+	mfx_fault(&T.m, NULL, 0, 0, NULL);
+	mfx_fault(&T.m, "503", 2, 0, NULL);
 	T_EXPECT(r->ops->put_mem(r, "slow", "s", 1, false, &err), REPLICA_OK, "put");
 	assert_int_equal(replica_s3_requests(r), 3);
 	assert_int_equal(t_proxy_requests(), 3);
-	t_fault("500", 1, 0, NULL);
+	mfx_fault(&T.m, "500", 1, 0, NULL);
 	T_EXPECT(replica_s3_get_mem(r, "slow", 10, &got, &len, &err), REPLICA_OK, "get");
 	assert_int_equal(replica_s3_requests(r), 2);
 	free(got);
 	t_close(&r);
 	/* more failures than retries: REPLICA_FAILED naming the code */
 	r = t_proxied(1, 10000);
-	t_fault("503", 5, 0, NULL);
+	mfx_fault(&T.m, "503", 5, 0, NULL);
 	T_EXPECT(r->ops->put_mem(r, "slow", "s", 1, false, &err), REPLICA_FAILED, "put");
 	assert_int_equal(replica_s3_requests(r), 2);
 	assert_non_null(strstr(err, "503"));
 	assert_non_null(strstr(err, "SlowDown"));
 	/* 403 is never retried */
-	t_fault("403", 5, 0, NULL);
+	mfx_fault(&T.m, "403", 5, 0, NULL);
 	before = t_proxy_requests();
 	T_EXPECT(r->ops->put_mem(r, "slow", "s", 1, false, &err), REPLICA_FORBIDDEN, "403");
 	assert_int_equal(replica_s3_requests(r), 1);
 	assert_int_equal(t_proxy_requests() - before, 1);
 	assert_non_null(strstr(err, "AccessDenied"));
 	/* an expired session token is a 400, and refused credentials all the same */
-	t_fault("expired", 5, 0, NULL);
+	mfx_fault(&T.m, "expired", 5, 0, NULL);
 	T_EXPECT(r->ops->del(r, "slow", &err), REPLICA_FORBIDDEN, "expired token");
 	assert_int_equal(replica_s3_requests(r), 1);
 	assert_non_null(strstr(err, "400 ExpiredToken"));
-	t_fault(NULL, 0, 0, NULL);
+	mfx_fault(&T.m, NULL, 0, 0, NULL);
 	free(err);
 	t_close(&r);
 }
@@ -892,7 +527,7 @@ test_connection_reuse(void **state)
 	char *err = NULL;
 
 	(void)state;
-	t_fault(NULL, 0, 0, NULL);
+	mfx_fault(&T.m, NULL, 0, 0, NULL);
 	T_EXPECT(r->ops->put_mem(r, "reuse-1", "1", 1, false, &err), REPLICA_OK, "put");
 	T_EXPECT(r->ops->put_mem(r, "reuse-2", "2", 1, true, &err), REPLICA_OK, "put");
 	T_EXPECT(replica_s3_get_mem(r, "reuse-1", 10, &got, &len, &err), REPLICA_OK, "get");
@@ -904,7 +539,7 @@ test_connection_reuse(void **state)
 	replica_list_free(&l);
 	T_EXPECT(r->ops->del(r, "reuse-2", &err), REPLICA_OK, "delete");
 	assert_int_equal(t_proxy_requests(), 6);
-	assert_int_equal(t_proxy_stat("connections"), 1);
+	assert_int_equal(mfx_proxy_stat(&T.m, "connections"), 1);
 	free(err);
 	t_close(&r);
 }
@@ -919,29 +554,29 @@ test_fault_reset_delay(void **state)
 	char *err = NULL;
 
 	(void)state;
-	t_fault(NULL, 0, 0, NULL);
+	mfx_fault(&T.m, NULL, 0, 0, NULL);
 	T_EXPECT(r->ops->put_mem(r, "resetme", data, 200000, false, &err), REPLICA_OK, "put");
 	/* half the body then a reset: retried, the file holds the object once */
-	t_fault("reset", 1, 0, "GET");
+	mfx_fault(&T.m, "reset", 1, 0, "GET");
 	T_EXPECT(r->ops->get_fd(r, "resetme", fd, &size, &err), REPLICA_OK, "get_fd");
 	assert_int_equal(replica_s3_requests(r), 2);
 	assert_int_equal(size, 200000);
 	t_check_file(fd, data, 200000);
 	/* a request that outlives the timeout is retried */
-	t_fault("delay", 1, 2500, "PUT");
+	mfx_fault(&T.m, "delay", 1, 2500, "PUT");
 	T_EXPECT(r->ops->put_mem(r, "delayed", data, 100, false, &err), REPLICA_OK, "put");
 	assert_int_equal(replica_s3_requests(r), 2);
 	/* every attempt times out: unreachable */
-	t_fault("delay", 3, 2500, "GET");
+	mfx_fault(&T.m, "delay", 3, 2500, "GET");
 	T_EXPECT(r->ops->get_fd(r, "resetme", fd, &size, &err), REPLICA_UNREACHABLE,
 	    "get_fd timeouts");
 	assert_int_equal(replica_s3_requests(r), 3);
-	t_fault(NULL, 0, 0, NULL);
+	mfx_fault(&T.m, NULL, 0, 0, NULL);
 	close(fd);
 	free(err);
 	free(data);
 	t_close(&r);
-	t_sleep_ms(1200);            /* let the delayed requests drain from the proxy */
+	mfx_sleep_ms(1200);            /* let the delayed requests drain from the proxy */
 }
 
 static void
@@ -953,7 +588,7 @@ test_fault_skew_and_error200(void **state)
 	char *err = NULL;
 
 	(void)state;
-	t_fault("skew", 1, 0, NULL);
+	mfx_fault(&T.m, "skew", 1, 0, NULL);
 	T_EXPECT(r->ops->put_mem(r, "skewed", "s", 1, false, &err), REPLICA_CLOCK_SKEW,
 	    "put");
 	assert_int_equal(replica_s3_requests(r), 1);
@@ -969,7 +604,7 @@ test_fault_skew_and_error200(void **state)
 		assert_true(ahead >= 1190 && ahead <= 1210);
 	}
 	/* CompleteMultipartUpload answering 200 with an Error: retried */
-	t_fault("error200", 1, 0, "POST /" T_BUCKET "/big200?uploadId=");
+	mfx_fault(&T.m, "error200", 1, 0, "POST /" T_BUCKET "/big200?uploadId=");
 	T_EXPECT(r->ops->put_mem(r, "big200", big, 10u << 20, false, &err), REPLICA_OK,
 	    "multipart");
 	assert_int_equal(replica_s3_requests(r), 5);       /* initiate, 2 parts, 2 completes */
@@ -979,11 +614,11 @@ test_fault_skew_and_error200(void **state)
 	assert_memory_equal(got, big, len);
 	free(got);
 	/* a failing part aborts the upload */
-	t_fault("403", 1, 0, "partNumber=2");
+	mfx_fault(&T.m, "403", 1, 0, "partNumber=2");
 	T_EXPECT(r->ops->put_mem(r, "big403", big, 10u << 20, false, &err), REPLICA_FORBIDDEN,
 	    "multipart 403");
 	assert_int_equal(replica_s3_requests(r), 4);       /* initiate, 2 parts, abort */
-	t_fault(NULL, 0, 0, NULL);
+	mfx_fault(&T.m, NULL, 0, 0, NULL);
 	T_EXPECT(replica_s3_get_mem(r, "big403", 100, &got, &len, &err), REPLICA_NOT_FOUND,
 	    "get aborted");
 	free(err);
@@ -1006,12 +641,12 @@ test_s3rver_list_pages(void **state)
 
 	(void)state;
 	T_EXPECT(replica_s3_create_bucket(r, &err), REPLICA_OK, "create bucket");
-	t0 = t_now_ms();
+	t0 = mfx_now_ms();
 	for (int i = 0; i < 1105; i++) {
 		snprintf(key, sizeof(key), "00000001/segments/%020d.seg", 1104 - i);
 		T_EXPECT(r->ops->put_mem(r, key, key, strlen(key), false, &err), REPLICA_OK, key);
 	}
-	fprintf(stderr, "test_replica_s3: 1105 PUTs to s3rver in %ld ms\n", t_now_ms() - t0);
+	fprintf(stderr, "test_replica_s3: 1105 PUTs to s3rver in %ld ms\n", mfx_now_ms() - t0);
 	T_EXPECT(r->ops->put_mem(r, "00000001/snapshots/00000000000000000001.snap", "s", 1,
 	    false, &err), REPLICA_OK, "snap");
 	T_EXPECT(r->ops->list(r, "", &l, &err), REPLICA_OK, "list all");
@@ -1158,13 +793,14 @@ t_group_setup(void **state)
 	}
 	fprintf(stderr, "test_replica_s3: temporary directory %s\n", T.tmp);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (t_start_moto() != 0 || t_start_proxy() != 0 || t_start_s3rver() != 0)
+	if (mfx_start_moto(&T.m, T.tmp, NULL) != 0 || mfx_start_proxy(&T.m) != 0 ||
+	    t_start_s3rver() != 0)
 		return -1;
 	/* the bucket, with a signed PUT Bucket: auth is on by now */
 	r = t_moto();
 	if (replica_s3_create_bucket(r, &err) != REPLICA_OK) {
 		fprintf(stderr, "create bucket on moto: %s\n", err);
-		t_print_log(&T.moto);
+		mfx_print_log(&T.m.moto);
 		free(err);
 		t_close(&r);
 		return -1;
@@ -1180,9 +816,8 @@ t_group_teardown(void **state)
 	char cmd[400];
 
 	(void)state;
-	t_stop(&T.proxy);
-	t_stop(&T.s3rver);
-	t_stop(&T.moto);
+	mfx_stop(&T.s3rver);
+	mfx_stop_all(&T.m);
 	curl_global_cleanup();
 	if (T.tmp[0] != '\0' && (keep == NULL || strcmp(keep, "1") != 0)) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T.tmp);
