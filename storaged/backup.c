@@ -722,6 +722,10 @@ bk_ckpt_task(struct db_conn *c, void *arg, bool *again)
 			if (b->need_timeline) {
 				b->timeline = (b->max_timeline > b->timeline ? b->max_timeline : b->timeline) + 1;
 				b->max_timeline = b->timeline;
+				/* its own sequence: the snapshot may hold commits the old
+				 * timeline never shipped, so it is not the state after the
+				 * old timeline's last segment (restore --seq S would get more) */
+				b->seq++;
 				b->need_timeline = false;
 				b->have_pos = false;
 				j->new_timeline = true;
@@ -859,6 +863,8 @@ bk_snapshot(struct backup *b, char **err_r)
 	    (double)(time_mono_us() - t0) / 1e6, j.new_timeline ? " (new timeline)" : "");
 	pthread_mutex_lock(&b->lock);
 	b->st.timeline = h.timeline;
+	if (h.seq > b->st.seq_spooled)
+		b->st.seq_spooled = h.seq; /* a new timeline's snapshot has its own */
 	b->st.last_snapshot_ms = time_wall_ms();
 	b->snapshot_req = false;
 	pthread_mutex_unlock(&b->lock);

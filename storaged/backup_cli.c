@@ -302,14 +302,18 @@ backup_verify(struct daemon *d)
 	struct replica *r = NULL;
 	struct restore_opts o = {.integrity = true};
 	struct restore_result res;
-	char dir[] = "/tmp/kubarr-verify-XXXXXX", *out, *err = NULL;
+	const char *tmpdir = getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp";
+	char *dir = xasprintf("%s/kubarr-verify-XXXXXX", tmpdir), *out, *err = NULL;
 	int rc;
 
-	if ((rc = cli_replica(d, &bc, &r)) != 0)
+	if ((rc = cli_replica(d, &bc, &r)) != 0) {
+		free(dir);
 		return rc;
+	}
 	if (mkdtemp(dir) == NULL) {
 		fprintf(stderr, "backup verify: %s: %s\n", dir, strerror(errno));
 		replica_close(&r);
+		free(dir);
 		return 1;
 	}
 	out = xasprintf("%s/kubarr.db", dir);
@@ -324,6 +328,7 @@ backup_verify(struct daemon *d)
 		fprintf(stderr, "backup verify: FAILED: %s\n", err ? err : replica_strerror(rc));
 	unlink(out);
 	rmdir(dir);
+	free(dir);
 	free(out);
 	free(err);
 	replica_close(&r);

@@ -320,7 +320,8 @@ static void
 test_restore_on_boot(void **state)
 {
 	struct bfx *b = *state;
-	char out[300], err[4096];
+	char out[300], err[4096], seq[32];
+	const char *by_seq[] = {"--seq", seq, NULL};
 	int64_t before;
 
 	write_range(b, 0, 150);
@@ -342,6 +343,12 @@ test_restore_on_boot(void **state)
 	out_path(b, "boot.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
 	expect_markers(out, 200, 300);
+	/* the old timeline's last point is still exactly what it was: the new
+	 * timeline's snapshot (holding later commits) has a sequence of its own */
+	snprintf(seq, sizeof(seq), "%lld", (long long)before);
+	out_path(b, "boot-before.db", out, sizeof(out));
+	assert_int_equal(bfx_restore(b, out, by_seq, err, sizeof(err)), 0);
+	expect_markers(out, 150, 300);
 }
 
 static bool
