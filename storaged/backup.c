@@ -77,18 +77,6 @@ bk_seterr(char *dst, const char *msg)
 	snprintf(dst, 256, "%s", msg != NULL ? msg : "");
 }
 
-int
-bk_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* Sleeps on cond until woken or ms pass; false when stopping. */
 bool
 bk_wait(struct backup *b, pthread_cond_t *cv, int64_t ms)
@@ -137,6 +125,7 @@ bk_wal_hook(void *arg, sqlite3 *db, const char *name, int npages)
 	log_debug("backup: commit, the WAL holds %d frames", npages);
 	pthread_mutex_lock(&b->lock);
 	b->last_commit_ms = now;
+	b->hooked++;
 	if (b->pending_first_ms == 0)
 		b->pending_first_ms = now;
 	b->commit_pending = true;
@@ -194,7 +183,7 @@ bk_ship_main(void *arg)
 		b->next_snapshot_ms = time_wall_ms() + (int64_t)b->cfg.snapshot_interval_s * 1000;
 	for (;;) {
 		int64_t now = time_wall_ms(), wait_ms = 1000;
-		bool pending, snap, verify, need_tl, stopping;
+		bool pending, snap, verify, need_tl, stopping, heavy = false;
 
 		pthread_mutex_lock(&b->lock);
 		pending = b->commit_pending;
@@ -248,12 +237,14 @@ periodic:
 		now = time_wall_ms();
 		pthread_mutex_lock(&b->ship_mu);
 		need_tl = b->need_timeline;
+		heavy = b->seg_bytes > BK_SNAP_SEG_FLOOR &&
+		    b->seg_bytes > (uint64_t)b->ih.n * b->ih.page_size;
 		pthread_mutex_unlock(&b->ship_mu);
 		pthread_mutex_lock(&b->lock);
 		snap = b->snapshot_req;
 		verify = b->verify_req;
 		pthread_mutex_unlock(&b->lock);
-		if (need_tl || snap || now >= b->next_snapshot_ms) {
+		if (need_tl || snap || heavy || now >= b->next_snapshot_ms) {
 			if (bk_snapshot(b, &err) != 0) {
 				log_warnx("backup: %s", err);
 				pthread_mutex_lock(&b->lock);
@@ -332,32 +323,31 @@ backup_status_get(struct backup *b, struct backup_status *st)
 	st->wal_bytes = bk_wal_size(b);
 }
 
-int
-backup_request_snapshot(struct backup *b, char **err_r)
+/* Raises a request flag and wakes the shipper. */
+static int
+bk_request(struct backup *b, bool *flag, char **err_r)
 {
 	if (b == NULL) {
 		*err_r = xstrdup("backup is not configured (KUBARR_BACKUP_URL is empty)");
 		return -1;
 	}
 	pthread_mutex_lock(&b->lock);
-	b->snapshot_req = true;
+	*flag = true;
 	pthread_cond_signal(&b->cond);
 	pthread_mutex_unlock(&b->lock);
 	return 0;
 }
 
 int
+backup_request_snapshot(struct backup *b, char **err_r)
+{
+	return bk_request(b, b != NULL ? &b->snapshot_req : NULL, err_r);
+}
+
+int
 backup_request_verify(struct backup *b, char **err_r)
 {
-	if (b == NULL) {
-		*err_r = xstrdup("backup is not configured (KUBARR_BACKUP_URL is empty)");
-		return -1;
-	}
-	pthread_mutex_lock(&b->lock);
-	b->verify_req = true;
-	pthread_cond_signal(&b->cond);
-	pthread_mutex_unlock(&b->lock);
-	return 0;
+	return bk_request(b, b != NULL ? &b->verify_req : NULL, err_r);
 }
 
 int

@@ -28,6 +28,10 @@
 #define BK_BACKOFF_MAX_MS 60000
 #define BK_ALERT_AFTER_MS 60000 /* degraded this long: backup_failed */
 #define BK_SEG_MAX_FRAMES 8192  /* frames per segment (32 MiB of 4 KiB pages) */
+/* A snapshot also once the segments since the last one outweigh the database
+ * (and this floor): a restore then never applies more segment bytes than the
+ * database's own size, however long since the daily snapshot. */
+#define BK_SNAP_SEG_FLOOR (8u << 20)
 
 /* An object waiting in the spool: what lag and quota are computed from. */
 struct bk_spooled {
@@ -61,6 +65,7 @@ struct backup {
 	int64_t pending_first_ms;   /* first commit not yet spooled */
 	int64_t shipping_first_ms;  /* first commit of the segment being made */
 	int64_t last_commit_ms;
+	uint64_t hooked;            /* commits the hook saw, not yet in a segment */
 	struct bk_spooled *q;       /* the spool's objects, oldest first (accounting) */
 	size_t nq, capq;
 	uint64_t spool_bytes, spool_files;
@@ -83,6 +88,7 @@ struct backup {
 	uint64_t seq, spool_max_seq;
 	uint32_t spool_max_tl;
 	struct imghash ih;
+	uint64_t seg_bytes;         /* segment bytes spooled since the last snapshot */
 	struct bk_page *pages;
 	size_t npages, cap_pages;
 
@@ -118,7 +124,6 @@ int64_t bk_backoff(unsigned *attempt);
 void bk_ckpt_run(struct backup *b, struct bk_ckpt *j);
 void bk_drill_start(struct backup *b);
 int bk_establish(struct backup *b, struct replica *r, char **err_r);
-int bk_fsync_dir(const char *dir);
 double bk_lag_locked(struct backup *b, int64_t now);
 void bk_names_free(char **v, size_t n);
 void bk_queue_pop(struct backup *b, const char *name);

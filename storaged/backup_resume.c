@@ -28,6 +28,7 @@
 #include "writer.h"
 #include "xmalloc.h"
 #include "backup_priv.h"
+#include "fileio.h"
 
 /* ---- state file ---------------------------------------------------------- */
 
@@ -52,7 +53,7 @@ bk_state_save(struct backup *b)
 	if (rc == 0 && rename(tmp, b->state_path) != 0)
 		rc = -1;
 	if (rc == 0)
-		bk_fsync_dir(b->cfg.spool_dir);
+		fileio_fsync_dir(b->cfg.spool_dir);
 	else
 		log_warnx("backup: saving %s: %m", b->state_path);
 	free(tmp);

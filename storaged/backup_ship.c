@@ -28,6 +28,7 @@
 #include "writer.h"
 #include "xmalloc.h"
 #include "backup_priv.h"
+#include "fileio.h"
 
 /* ---- reading the WAL ----------------------------------------------------- */
 
@@ -185,7 +186,7 @@ bk_spool_write(struct backup *b, const struct seg_hdr *h, bk_pages_fn fn, void *
 	}
 	if (seg_writer_close(&w, &bytes, err_r) != 0)
 		goto out;
-	if (fsync(fd) != 0 || rename(tmp, path) != 0 || bk_fsync_dir(b->cfg.spool_dir) != 0) {
+	if (fsync(fd) != 0 || rename(tmp, path) != 0 || fileio_fsync_dir(b->cfg.spool_dir) != 0) {
 		*err_r = xasprintf("spool %s: %m", path);
 		goto out;
 	}
@@ -237,6 +238,7 @@ bk_ship_once(struct backup *b, bool *more_r, char **err_r)
 	struct seg_hdr h;
 	uint64_t bytes = 0;
 	int64_t first_ms, last_ms;
+	uint64_t hooked;
 	int rc, ntx;
 	size_t n = 0;
 
@@ -292,7 +294,6 @@ bk_ship_once(struct backup *b, bool *more_r, char **err_r)
 	}
 	pthread_mutex_lock(&b->lock);
 	first_ms = b->pending_first_ms;
-	last_ms = b->last_commit_ms;
 	b->shipping_first_ms = first_ms != 0 ? first_ms : time_wall_ms();
 	b->pending_first_ms = 0;
 	b->commit_pending = false;
@@ -342,10 +343,16 @@ bk_ship_once(struct backup *b, bool *more_r, char **err_r)
 	}
 	if (bk_spool_room(b, (uint64_t)n * (pos.page_size + 4) / 2 + SEG_HDR_SIZE, err_r) != 0)
 		goto fail;
-	if (first_ms == 0)
-		first_ms = last_ms != 0 ? last_ms : time_wall_ms();
-	if (last_ms < first_ms)
-		last_ms = first_ms;
+	/* The segment's time must not be earlier than any commit in it (restore
+	 * --to T keeps segments up to T): the hook's last time only when the hook
+	 * has seen every transaction read (a commit's frames reach the WAL before
+	 * its hook runs; an earlier run's commits had no hook here), else now. */
+	pthread_mutex_lock(&b->lock);
+	hooked = b->hooked;
+	last_ms = hooked >= (uint64_t)ntx ? b->last_commit_ms : time_wall_ms();
+	pthread_mutex_unlock(&b->lock);
+	if (first_ms == 0 || first_ms > last_ms)
+		first_ms = last_ms;
 	h = (struct seg_hdr){
 		.kind = SEG_KIND_SEGMENT,
 		.timeline = b->timeline,
@@ -377,6 +384,7 @@ bk_ship_once(struct backup *b, bool *more_r, char **err_r)
 	}
 	b->pos = pos;
 	b->seq = h.seq;
+	b->seg_bytes += bytes;
 	imghash_free(&b->ih);
 	b->ih = ih2;
 	free(a.buf);
@@ -384,6 +392,7 @@ bk_ship_once(struct backup *b, bool *more_r, char **err_r)
 	bk_note_recent(b, h.seq, h.db_checksum);
 	pthread_mutex_lock(&b->lock);
 	b->st.seq_spooled = h.seq;
+	b->hooked = b->hooked > (uint64_t)ntx ? b->hooked - (uint64_t)ntx : 0;
 	b->st.last_segment_ms = time_wall_ms();
 	b->err_ship[0] = '\0';
 	b->shipping_first_ms = 0;
@@ -463,6 +472,10 @@ bk_ckpt_task(struct db_conn *c, void *arg, bool *again)
 		snprintf(j->err, sizeof(j->err), "checkpoint: %s", sqlite3_errmsg(c->db));
 	if (j->complete) {
 		b->expect_restart = true;
+		/* on the writer thread every commit's hook has run: none pending */
+		pthread_mutex_lock(&b->lock);
+		b->hooked = 0;
+		pthread_mutex_unlock(&b->lock);
 		if (j->for_snapshot) {
 			if (b->need_timeline) {
 				b->timeline = (b->max_timeline > b->timeline ? b->max_timeline : b->timeline) + 1;
@@ -601,6 +614,7 @@ bk_snapshot(struct backup *b, char **err_r)
 	}
 	pthread_mutex_lock(&b->ship_mu);
 	bk_state_save(b);
+	b->seg_bytes = 0;
 	pthread_mutex_unlock(&b->ship_mu);
 	bk_note_recent(b, h.seq, h.db_checksum);
 	log_info("backup: snapshot of timeline %u at seq %" PRIu64 ": %u pages, %" PRIu64
@@ -608,8 +622,8 @@ bk_snapshot(struct backup *b, char **err_r)
 	    (double)(time_mono_us() - t0) / 1e6, j.new_timeline ? " (new timeline)" : "");
 	pthread_mutex_lock(&b->lock);
 	b->st.timeline = h.timeline;
-	if (h.seq > b->st.seq_spooled)
-		b->st.seq_spooled = h.seq; /* a new timeline's snapshot has its own */
+	if (h.seq > b->st.seq_spooled) /* a new timeline's snapshot has its own */
+		b->st.seq_spooled = h.seq;
 	b->st.last_snapshot_ms = time_wall_ms();
 	b->snapshot_req = false;
 	pthread_mutex_unlock(&b->lock);

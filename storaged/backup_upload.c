@@ -27,6 +27,7 @@
 #include "writer.h"
 #include "xmalloc.h"
 #include "backup_priv.h"
+#include "fileio.h"
 
 /* ---- the lease (BACKUP.md 11) -------------------------------------------- */
 
@@ -266,7 +267,7 @@ bk_up_main(void *arg)
 			path = xasprintf("%s/%s", b->cfg.spool_dir, names[i]);
 			unlink(path);
 			free(path);
-			bk_fsync_dir(b->cfg.spool_dir);
+			fileio_fsync_dir(b->cfg.spool_dir);
 			pthread_mutex_lock(&b->lock);
 			b->err_up[0] = '\0';
 			b->st.uploads++;

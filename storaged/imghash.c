@@ -4,6 +4,7 @@
  * IMGHASH_KEY; changing the key changes every recorded db_checksum.  Each
  * page's hash is kept, so setting a page costs one page hash; pages added
  * by growth are all-zero pages, hashed as such. */
+#include "fileio.h"
 #include "segment.h"
 
 #include <errno.h>
@@ -39,26 +40,6 @@ static bool
 imghash_page_size_ok(uint32_t ps)
 {
 	return ps >= 512 && ps <= SEG_MAX_PAGE_SIZE && (ps & (ps - 1)) == 0;
-}
-
-/* pread until n bytes or EOF: the byte count, or -1 (errno). */
-static ssize_t
-imghash_pread(int fd, uint8_t *buf, size_t n, uint64_t off)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t k = pread(fd, buf + got, n - got, (off_t)(off + got));
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		if (k == 0)
-			break;
-		got += (size_t)k;
-	}
-	return (ssize_t)got;
 }
 
 /* SipHash-2-4 of u32le pgno || page, with scratch of 4 + page_size bytes. */
@@ -194,7 +175,7 @@ imghash_file(struct imghash *ih, int fd, char **err_r)
 		*err_r = xasprintf("imghash: fstat: %s", strerror(errno));
 		return -1;
 	}
-	if ((k = imghash_pread(fd, hdr, sizeof(hdr), 0)) < 0) {
+	if ((k = fileio_pread_full(fd, hdr, sizeof(hdr), 0)) < 0) {
 		*err_r = xasprintf("imghash: read: %s", strerror(errno));
 		return -1;
 	}
@@ -226,7 +207,7 @@ imghash_file(struct imghash *ih, int fd, char **err_r)
 	for (uint32_t p = 1; p <= npages;) {
 		uint32_t n = npages - p + 1 < per_chunk ? npages - p + 1 : per_chunk;
 
-		if ((k = imghash_pread(fd, buf, (size_t)n * ps, (uint64_t)(p - 1) * ps)) < 0) {
+		if ((k = fileio_pread_full(fd, buf, (size_t)n * ps, (uint64_t)(p - 1) * ps)) < 0) {
 			*err_r = xasprintf("imghash: read: %s", strerror(errno));
 			goto out;
 		}

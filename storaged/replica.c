@@ -102,6 +102,16 @@ replica_get_fd(struct replica *r, const char *key, int fd, uint64_t *size_r, cha
 }
 
 int
+replica_open_local(struct replica *r, const char *key, int *fd_r, uint64_t *size_r, char **err_r)
+{
+	if (r->ops->open_local == NULL) {
+		*err_r = xasprintf("a %s replica has no local files", r->ops->kind);
+		return REPLICA_FAILED;
+	}
+	return r->ops->open_local(r, key, fd_r, size_r, err_r);
+}
+
+int
 replica_get_mem(struct replica *r, const char *key, size_t max, uint8_t **buf_r, size_t *len_r,
     char **err_r)
 {

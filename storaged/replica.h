@@ -71,6 +71,11 @@ int replica_put_mem(struct replica *r, const char *key, const void *buf, size_t 
 /* Downloads key into fd (truncated first, written from offset 0, not
  * fsynced).  *size_r gets the object's size. */
 int replica_get_fd(struct replica *r, const char *key, int fd, uint64_t *size_r, char **err_r);
+/* A replica on this machine (file://): the object opened read-only in place,
+ * *fd_r and *size_r, so a restore reads it without a copy.  REPLICA_OK, or
+ * REPLICA_FAILED when the back end has no local files (s3), or the error. */
+int replica_open_local(struct replica *r, const char *key, int *fd_r, uint64_t *size_r,
+    char **err_r);
 /* Downloads key into a new buffer (malloc; caller frees) of at most max bytes
  * (a larger object is REPLICA_FAILED). */
 int replica_get_mem(struct replica *r, const char *key, size_t max, uint8_t **buf_r,
@@ -94,6 +99,9 @@ struct replica_ops {
 	int (*get_fd)(struct replica *r, const char *key, int fd, uint64_t *size_r, char **err_r);
 	int (*list)(struct replica *r, const char *prefix, struct replica_list *l, char **err_r);
 	int (*del)(struct replica *r, const char *key, char **err_r);
+	/* optional: local back ends only */
+	int (*open_local)(struct replica *r, const char *key, int *fd_r, uint64_t *size_r,
+	    char **err_r);
 };
 
 struct replica {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "replica.h"
 #include "xmalloc.h"
 
@@ -82,19 +83,6 @@ rf_key_ok(const char *key)
 			break;
 	}
 	return key[strlen(key) - 1] != '/';
-}
-
-static int
-rf_fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
 }
 
 /* mkdir -p of the folders of key under root. */
@@ -202,7 +190,7 @@ rf_put(struct replica *r, const char *key, int src, const void *buf, size_t len,
 		*err_r = xasprintf("replica %s: %m", key);
 		goto out;
 	}
-	if (rf_fsync_dir(dir) != 0) {
+	if (fileio_fsync_dir(dir) != 0) {
 		rc = rf_errno_rc(errno);
 		*err_r = xasprintf("replica %s: fsync: %m", dir);
 		goto out;
@@ -278,6 +266,35 @@ rf_get_fd(struct replica *r, const char *key, int out, uint64_t *size_r, char **
 	close(fd);
 	if (size_r != NULL)
 		*size_r = total;
+	return REPLICA_OK;
+}
+
+static int
+rf_open_local(struct replica *r, const char *key, int *fd_r, uint64_t *size_r, char **err_r)
+{
+	struct replica_file *f = r->be;
+	struct stat sb;
+	char *path;
+	int fd, rc;
+
+	if (!rf_key_ok(key)) {
+		*err_r = xasprintf("bad replica key \"%s\"", key);
+		return REPLICA_FAILED;
+	}
+	if ((rc = rf_check_root(f, err_r)) != REPLICA_OK)
+		return rc;
+	path = xasprintf("%s/%s", f->root, key);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		rc = rf_errno_rc(errno);
+		*err_r = xasprintf("replica %s: %m", key);
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	*fd_r = fd;
+	*size_r = (uint64_t)sb.st_size;
 	return REPLICA_OK;
 }
 
@@ -373,6 +390,7 @@ static const struct replica_ops replica_file_ops = {
 	.get_fd = rf_get_fd,
 	.list = rf_list,
 	.del = rf_del,
+	.open_local = rf_open_local,
 };
 
 int

@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "backup_int.h"
+#include "fileio.h"
 #include "log.h"
 #include "segment.h"
 #include "timeutil.h"
@@ -158,10 +159,23 @@ struct rs {
 	char *dir;               /* the output's folder */
 	int out;                 /* the database being built */
 	int obj;                 /* scratch file for one downloaded object */
+	bool local;              /* a file replica: objects read in place */
+	int cur_fd;              /* the object read in place, -1 */
 	struct imghash ih;
 	uint64_t pages_written;
 	int64_t last_log_us;
 };
+
+/* Closes an object's reader, and its file when it was read in place. */
+static void
+rs_done(struct rs *s, struct seg_reader **rd)
+{
+	if (rd != NULL)
+		seg_reader_close(rd);
+	if (s->cur_fd >= 0)
+		close(s->cur_fd);
+	s->cur_fd = -1;
+}
 
 static int
 rs_apply(struct rs *s, const struct backup_point *p, uint32_t want_tl, uint64_t want_prev,
@@ -173,16 +187,25 @@ rs_apply(struct rs *s, const struct backup_point *p, uint32_t want_tl, uint64_t 
 	uint64_t size = 0;
 	uint32_t pgno;
 	const uint8_t *page;
-	int rc, n;
+	int rc, n, fd = -1;
 
 	bk_key(key, p->timeline, p->seq, p->snapshot, p->time_ms);
-	if ((rc = replica_get_fd(s->r, key, s->obj, &size, &e)) != REPLICA_OK) {
+	/* a file replica is read in place; others are downloaded to scratch */
+	if (s->local && (rc = replica_open_local(s->r, key, &fd, &size, &e)) != REPLICA_OK) {
+		*err_r = xasprintf("%s: %s", key, e ? e : replica_strerror(rc));
+		free(e);
+		return rc == REPLICA_NOT_FOUND ? REPLICA_FAILED : rc;
+	}
+	if (!s->local && (rc = replica_get_fd(s->r, key, s->obj, &size, &e)) != REPLICA_OK) {
 		*err_r = xasprintf("%s: %s", key, e ? e : replica_strerror(rc));
 		free(e);
 		return rc == REPLICA_NOT_FOUND ? REPLICA_FAILED : rc;
 	}
 	s->res->bytes_read += size;
-	if (seg_reader_open(&rd, s->obj, size, &e) != 0) {
+	rc = seg_reader_open(&rd, s->local ? fd : s->obj, size, &e);
+	s->cur_fd = fd; /* closed with the reader (rs_done) */
+	if (rc != 0) {
+		rs_done(s, NULL);
 		*err_r = xasprintf("%s: corrupt object: %s", key, e);
 		free(e);
 		return REPLICA_FAILED;
@@ -195,7 +218,7 @@ rs_apply(struct rs *s, const struct backup_point *p, uint32_t want_tl, uint64_t 
 		    "timeline %u seq %llu after %llu", key, h->timeline, (unsigned long long)h->seq,
 		    (unsigned long long)h->prev_seq, want_tl, (unsigned long long)p->seq,
 		    (unsigned long long)want_prev);
-		seg_reader_close(&rd);
+		rs_done(s, &rd);
 		return REPLICA_FAILED;
 	}
 	if (p->snapshot)
@@ -203,14 +226,14 @@ rs_apply(struct rs *s, const struct backup_point *p, uint32_t want_tl, uint64_t 
 	else if (h->page_size != s->ih.page_size) {
 		*err_r = xasprintf("%s: page size %u, the database's is %u", key, h->page_size,
 		    s->ih.page_size);
-		seg_reader_close(&rd);
+		rs_done(s, &rd);
 		return REPLICA_FAILED;
 	}
 	while ((n = seg_reader_next(rd, &pgno, &page, &e)) == 1) {
 		if (pwrite(s->out, page, h->page_size, (off_t)(pgno - 1) * h->page_size) !=
 		    (ssize_t)h->page_size) {
 			*err_r = xasprintf("writing %s: %m", s->tmp_path);
-			seg_reader_close(&rd);
+			rs_done(s, &rd);
 			return REPLICA_FAILED;
 		}
 		imghash_set(&s->ih, pgno, page);
@@ -219,20 +242,20 @@ rs_apply(struct rs *s, const struct backup_point *p, uint32_t want_tl, uint64_t 
 	if (n < 0) {
 		*err_r = xasprintf("%s: corrupt object: %s", key, e);
 		free(e);
-		seg_reader_close(&rd);
+		rs_done(s, &rd);
 		return REPLICA_FAILED;
 	}
 	if (ftruncate(s->out, (off_t)h->db_pages * h->page_size) != 0 ||
 	    imghash_resize(&s->ih, h->db_pages) != 0) {
 		*err_r = xasprintf("resizing %s: %m", s->tmp_path);
-		seg_reader_close(&rd);
+		rs_done(s, &rd);
 		return REPLICA_FAILED;
 	}
 	if (s->ih.sum != h->db_checksum) {
 		*err_r = xasprintf("%s: the database after it has checksum %016llx, the object "
 		    "recorded %016llx", key, (unsigned long long)s->ih.sum,
 		    (unsigned long long)h->db_checksum);
-		seg_reader_close(&rd);
+		rs_done(s, &rd);
 		return REPLICA_FAILED;
 	}
 	s->res->timeline = h->timeline;
@@ -241,7 +264,7 @@ rs_apply(struct rs *s, const struct backup_point *p, uint32_t want_tl, uint64_t 
 	s->res->db_checksum = h->db_checksum;
 	s->res->db_pages = h->db_pages;
 	s->res->page_size = h->page_size;
-	seg_reader_close(&rd);
+	rs_done(s, &rd);
 	return REPLICA_OK;
 }
 
@@ -339,10 +362,10 @@ restore_run(struct replica *r, const struct restore_opts *o, struct restore_resu
     char **err_r)
 {
 	struct bk_catalog cat;
-	struct rs s = {.r = r, .o = o, .res = res, .out = -1, .obj = -1};
+	struct rs s = {.r = r, .o = o, .res = res, .out = -1, .obj = -1, .cur_fd = -1};
 	size_t base, *segs = NULL, nsegs = 0;
 	char *dirbuf;
-	int rc, fd;
+	int rc;
 
 	*res = (struct restore_result){0};
 	if ((rc = bk_catalog_load(r, &cat, err_r)) != REPLICA_OK)
@@ -368,6 +391,7 @@ restore_run(struct replica *r, const struct restore_opts *o, struct restore_resu
 		    (unsigned long long)(nsegs ? cat.v[segs[nsegs - 1]].seq : cat.v[base].seq),
 		    replica_url(r));
 	s.last_log_us = time_mono_us();
+	s.local = strcmp(replica_kind(r), "file") == 0;
 	if ((rc = rs_apply(&s, &cat.v[base], cat.v[base].timeline, cat.v[base].seq, err_r)) != 0)
 		goto out;
 	res->snapshot_seq = cat.v[base].seq;
@@ -394,10 +418,8 @@ restore_run(struct replica *r, const struct restore_opts *o, struct restore_resu
 		rc = REPLICA_FAILED;
 		goto out;
 	}
-	if ((fd = open(s.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	if (fileio_fsync_dir(s.dir) != 0)
+		log_warnx("restore: fsync %s: %m", s.dir);
 	rc = REPLICA_OK;
 out:
 	if (s.out >= 0)

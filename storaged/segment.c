@@ -20,6 +20,7 @@
  * its frames never need more).
  *
  * The image checksum (imghash_*, also declared in segment.h) is imghash.c. */
+#include "fileio.h"
 #include "segment.h"
 
 #include <errno.h>
@@ -410,25 +411,6 @@ seg_reader_fail(struct seg_reader *r, char **err_r, char *msg)
 	return -1;
 }
 
-static ssize_t
-seg_pread(int fd, uint8_t *buf, size_t n, uint64_t off)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t k = pread(fd, buf + got, n - got, (off_t)(off + got));
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -1;
-		if (k == 0)
-			break;
-		got += (size_t)k;
-	}
-	return (ssize_t)got;
-}
-
 /* Reads n bytes at off of the object (fd or mem): 0, or -1 with *err_r. */
 static int
 seg_reader_get(struct seg_reader *r, uint8_t *buf, size_t n, uint64_t off, char **err_r)
@@ -439,7 +421,7 @@ seg_reader_get(struct seg_reader *r, uint8_t *buf, size_t n, uint64_t off, char 
 		memcpy(buf, r->mem + off, n);
 		return 0;
 	}
-	if ((k = seg_pread(r->fd, buf, n, off)) < 0) {
+	if ((k = fileio_pread_full(r->fd, buf, n, off)) < 0) {
 		*err_r = xasprintf("segment read: %s", strerror(errno));
 		return -1;
 	}

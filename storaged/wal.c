@@ -6,6 +6,7 @@
  * against the chain (so a file that changed between the passes is an error,
  * never a wrong page) and hands them to the callback.  One buffer of one
  * frame is the only allocation. */
+#include "fileio.h"
 #include "wal.h"
 
 #include <errno.h>
@@ -90,35 +91,11 @@ wal_hdr_parse(const uint8_t buf[WAL_HDR_SIZE], struct wal_hdr *h, char **err_r)
 	return 0;
 }
 
-/* pread until n bytes or EOF: the byte count, or -1 (errno). */
-static ssize_t
-wal_pread(int fd, uint8_t *buf, size_t n, uint64_t off)
-{
-	size_t got = 0;
-
-	if (off > (uint64_t)INT64_MAX - n) {
-		errno = EFBIG;
-		return -1;
-	}
-	while (got < n) {
-		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
 int
 wal_hdr_read(int fd, struct wal_hdr *h, char **err_r)
 {
 	uint8_t buf[WAL_HDR_SIZE];
-	ssize_t n = wal_pread(fd, buf, sizeof(buf), 0);
+	ssize_t n = fileio_pread_full(fd, buf, sizeof(buf), 0);
 
 	if (n < 0) {
 		*err_r = xasprintf("WAL header: read: %s", strerror(errno));
@@ -186,7 +163,7 @@ wal_scan(int fd, struct wal_pos *pos, uint64_t max_frames, wal_frame_fn fn, void
 
 	/* pass 1: validate, find the last commit frame */
 	for (off = pos->offset; max_frames == 0 || nframes < max_frames; off += frame_size) {
-		ssize_t n = wal_pread(fd, f, frame_size, off);
+		ssize_t n = fileio_pread_full(fd, f, frame_size, off);
 
 		if (n < 0) {
 			*err_r = xasprintf("WAL scan: read at %llu: %s", (unsigned long long)off,
@@ -210,7 +187,7 @@ wal_scan(int fd, struct wal_pos *pos, uint64_t max_frames, wal_frame_fn fn, void
 	s[0] = pos->cksum1;
 	s[1] = pos->cksum2;
 	for (off = pos->offset; off < end; off += frame_size) {
-		ssize_t n = wal_pread(fd, f, frame_size, off);
+		ssize_t n = fileio_pread_full(fd, f, frame_size, off);
 
 		if (n < 0) {
 			*err_r = xasprintf("WAL scan: read at %llu: %s", (unsigned long long)off,

@@ -44,15 +44,6 @@ struct storm {
 static int counts[STORM_MAX];
 
 static int
-setup(void **state)
-{
-	struct bfx *b = calloc(1, sizeof(*b));
-
-	*state = b;
-	return bfx_start(b, NULL);
-}
-
-static int
 setup_small_spool(void **state)
 {
 	static const char *const env[] = {"KUBARR_BACKUP_SPOOL_MAX_BYTES", "1048576", NULL};
@@ -60,16 +51,6 @@ setup_small_spool(void **state)
 
 	*state = b;
 	return bfx_start(b, env);
-}
-
-static int
-teardown(void **state)
-{
-	struct bfx *b = *state;
-	int rc = bfx_finish(b);
-
-	free(b);
-	return rc;
 }
 
 static void *
@@ -255,10 +236,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_kill_storm, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_down, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_spool_full, setup_small_spool, teardown),
-		cmocka_unit_test_setup_teardown(test_kill_in_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kill_storm, bfx_setup, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_store_down, bfx_setup, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_spool_full, setup_small_spool, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_kill_in_snapshot, bfx_setup, bfx_teardown),
 	};
 
 	if (getenv("KUBARR_TEST_FILTER") != NULL)

@@ -276,3 +276,92 @@ bfx_object_path(struct bfx *b, const char *what, int k, char *out, size_t len)
 	free(v);
 	return rc;
 }
+
+int
+bfx_setup_env(void **state, const char *const *env)
+{
+	struct bfx *b = calloc(1, sizeof(*b));
+
+	*state = b;
+	return bfx_start(b, env);
+}
+
+int
+bfx_setup(void **state)
+{
+	return bfx_setup_env(state, NULL);
+}
+
+int
+bfx_teardown(void **state)
+{
+	struct bfx *b = *state;
+	int rc = bfx_finish(b);
+
+	free(b);
+	return rc;
+}
+
+void
+bfx_write_range(struct bfx *b, int from, int to)
+{
+	for (int k = from; k < to; k++)
+		if (!bfx_write(b->c, k, 0, 5000))
+			fail_msg("marker %d not acknowledged", k);
+}
+
+void
+bfx_path(struct bfx *b, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", harness_tmp_dir(b->h), name);
+}
+
+void
+bfx_expect_markers(const char *db, int n, int m)
+{
+	enum { MAX = 60000 };
+	static int counts[MAX];
+
+	assert_true(m <= MAX);
+	bfx_markers(db, counts, MAX);
+	for (int k = 0; k < m; k++)
+		if (counts[k] != (k < n ? 1 : 0))
+			fail_msg("marker %d: %d rows, expected %d (in %s)", k, counts[k], k < n, db);
+}
+
+void
+bfx_move_db_aside(struct bfx *b, const char *tag)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm"};
+
+	for (size_t i = 0; i < 3; i++) {
+		char from[300], to[340];
+
+		snprintf(from, sizeof(from), "%s%s", b->db, sfx[i]);
+		snprintf(to, sizeof(to), "%s%s.%s", b->db, sfx[i], tag);
+		if (access(from, F_OK) == 0)
+			assert_int_equal(rename(from, to), 0);
+	}
+}
+
+bool
+bfx_log_has(struct bfx *b, const char *name, const char *what)
+{
+	char path[300], *buf;
+	FILE *f;
+	long n;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "%s/%s.log", harness_tmp_dir(b->h), name);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, f) == (size_t)n)
+		found = strstr(buf, what) != NULL;
+	free(buf);
+	fclose(f);
+	return found;
+}

@@ -7,6 +7,7 @@
 #define KUBARR_TESTS_BACKUP_FX_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "harness.h"
@@ -47,5 +48,22 @@ int bfx_count_objects(struct bfx *b, const char *what);
 /* The path of the n-th (0-based, sorted) object whose key contains what,
  * or -1. */
 int bfx_object_path(struct bfx *b, const char *what, int n, char *out, size_t len);
+
+/* cmocka setup / teardown: *state is a struct bfx started with the defaults
+ * (a file replica); bfx_setup_env with extra variables (NULL-ended pairs). */
+int bfx_setup(void **state);
+int bfx_setup_env(void **state, const char *const *env);
+int bfx_teardown(void **state);
+/* Writes markers [from, to), failing the test on one not acknowledged. */
+void bfx_write_range(struct bfx *b, int from, int to);
+/* "<harness tmp dir>/name" into out. */
+void bfx_path(struct bfx *b, const char *name, char *out, size_t len);
+/* Asserts that markers [0, n) are in db once and [n, m) not at all (and
+ * PRAGMA integrity_check is ok). */
+void bfx_expect_markers(const char *db, int n, int m);
+/* Renames storaged's database, -wal and -shm to <name>.<tag>. */
+void bfx_move_db_aside(struct bfx *b, const char *tag);
+/* Whether the daemon's log (<tmp>/<name>.log) contains what. */
+bool bfx_log_has(struct bfx *b, const char *name, const char *what);
 
 #endif

@@ -36,51 +36,7 @@
 
 #include "backup_fx.h"
 
-#define NMARK 4000
 
-static int counts[NMARK];
-
-static int
-setup(void **state)
-{
-	struct bfx *b = calloc(1, sizeof(*b));
-
-	*state = b;
-	return bfx_start(b, NULL);
-}
-
-static int
-teardown(void **state)
-{
-	struct bfx *b = *state;
-	int rc = bfx_finish(b);
-
-	free(b);
-	return rc;
-}
-
-static void
-write_range(struct bfx *b, int from, int to)
-{
-	for (int k = from; k < to; k++)
-		assert_true(bfx_write(b->c, k, 0, 3000));
-}
-
-static void
-out_path(struct bfx *b, const char *name, char *out, size_t len)
-{
-	snprintf(out, len, "%s/%s", harness_tmp_dir(b->h), name);
-}
-
-/* counts of [0, n) are 1 and the rest of [n, m) 0 */
-static void
-expect_markers(const char *db, int n, int m)
-{
-	bfx_markers(db, counts, NMARK);
-	for (int k = 0; k < m; k++)
-		if (counts[k] != (k < n ? 1 : 0))
-			fail_msg("marker %d: %d rows, expected %d (restored %s)", k, counts[k], k < n, db);
-}
 
 static void
 test_ship_restore(void **state)
@@ -91,13 +47,13 @@ test_ship_restore(void **state)
 	const char *list[] = {"backup", "list", NULL}, *verify[] = {"backup", "verify", NULL};
 	const char *ifnot[] = {"--if-db-not-exists", NULL};
 
-	write_range(b, 0, 300);
+	bfx_write_range(b, 0, 300);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	assert_true(bfx_count_objects(b, "/snapshots/") >= 1);
 	assert_true(bfx_count_objects(b, "/segments/") >= 1);
-	out_path(b, "r1.db", out, sizeof(out));
+	bfx_path(b, "r1.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
-	expect_markers(out, 300, 400);
+	bfx_expect_markers(out, 300, 400);
 	/* never over an existing file; --if-db-not-exists makes that a no-op */
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "exists"));
@@ -133,7 +89,7 @@ test_point_in_time(void **state)
 	struct timespec ts;
 	int64_t sa;
 
-	write_range(b, 0, 100);
+	bfx_write_range(b, 0, 100);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	sa = bfx_stat(b, "backup_seq_uploaded");
 	assert_true(sa > 0);
@@ -141,23 +97,23 @@ test_point_in_time(void **state)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	iso_time((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, when, sizeof(when));
 	usleep(300000);
-	write_range(b, 100, 200);
+	bfx_write_range(b, 100, 200);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	assert_true(bfx_stat(b, "backup_seq_uploaded") > sa);
 
 	snprintf(seq, sizeof(seq), "%lld", (long long)sa);
-	out_path(b, "pitr-seq.db", out, sizeof(out));
+	bfx_path(b, "pitr-seq.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, by_seq, err, sizeof(err)), 0);
-	expect_markers(out, 100, 200);
-	out_path(b, "pitr-time.db", out, sizeof(out));
+	bfx_expect_markers(out, 100, 200);
+	bfx_path(b, "pitr-time.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, by_time, err, sizeof(err)), 0);
-	expect_markers(out, 100, 200);
-	out_path(b, "pitr-latest.db", out, sizeof(out));
+	bfx_expect_markers(out, 100, 200);
+	bfx_path(b, "pitr-latest.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
-	expect_markers(out, 200, 300);
+	bfx_expect_markers(out, 200, 300);
 	/* a time before any snapshot: nothing to restore, said plainly */
 	snprintf(when, sizeof(when), "2001-01-01T00:00:00Z");
-	out_path(b, "pitr-none.db", out, sizeof(out));
+	bfx_path(b, "pitr-none.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, by_time, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "no snapshot"));
 	assert_int_not_equal(access(out, F_OK), 0);
@@ -197,7 +153,7 @@ test_corrupt_objects(void **state)
 
 	/* several segments: a batch per shipping window */
 	for (int k = 0; k < 6; k++) {
-		write_range(b, k * 10, k * 10 + 10);
+		bfx_write_range(b, k * 10, k * 10 + 10);
 		usleep(250000);
 	}
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
@@ -209,7 +165,7 @@ test_corrupt_objects(void **state)
 	assert_non_null(f = fopen(seg, "r"));
 	assert_int_equal(fread(orig, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
 	fclose(f);
-	out_path(b, "bad.db", out, sizeof(out));
+	bfx_path(b, "bad.db", out, sizeof(out));
 
 	/* a flipped byte in the body */
 	flip_byte(seg, sb.st_size / 2);
@@ -237,7 +193,7 @@ test_corrupt_objects(void **state)
 	assert_int_equal(rename(aside, seg), 0);
 	/* whole again: the restore verifies */
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
-	expect_markers(out, 60, 100);
+	bfx_expect_markers(out, 60, 100);
 	free(orig);
 }
 
@@ -249,7 +205,7 @@ test_external_checkpoint(void **state)
 	sqlite3 *db;
 	int rc = SQLITE_BUSY;
 
-	write_range(b, 0, 50);
+	bfx_write_range(b, 0, 50);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	assert_int_equal(bfx_count_objects(b, "00000002/"), 0);
 	assert_int_equal(sqlite3_open_v2(b->db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
@@ -263,16 +219,16 @@ test_external_checkpoint(void **state)
 	}
 	assert_int_equal(rc, SQLITE_OK);
 	sqlite3_close(db);
-	write_range(b, 50, 100);
+	bfx_write_range(b, 50, 100);
 	/* the shipper sees a WAL it did not restart: a new timeline with a snapshot */
 	for (int i = 0; i < 200 && bfx_count_objects(b, "00000002/snapshots/") == 0; i++)
 		usleep(50000);
 	assert_int_equal(bfx_count_objects(b, "00000002/snapshots/"), 1);
-	write_range(b, 100, 120);
+	bfx_write_range(b, 100, 120);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
-	out_path(b, "ext.db", out, sizeof(out));
+	bfx_path(b, "ext.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
-	expect_markers(out, 120, 200);
+	bfx_expect_markers(out, 120, 200);
 }
 
 static void
@@ -282,7 +238,7 @@ test_torn_wal_tail(void **state)
 	char out[300], wal[300], err[4096], junk[3000];
 	int fd;
 
-	write_range(b, 0, 40);
+	bfx_write_range(b, 0, 40);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	assert_int_equal(harness_kill(b->h, "storaged", SIGKILL), 0);
 	snprintf(wal, sizeof(wal), "%s-wal", b->db);
@@ -294,26 +250,11 @@ test_torn_wal_tail(void **state)
 	close(fd);
 	assert_int_equal(harness_restart(b->h, "storaged"), 0);
 	bfx_connect(b);
-	write_range(b, 40, 80);
+	bfx_write_range(b, 40, 80);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
-	out_path(b, "torn.db", out, sizeof(out));
+	bfx_path(b, "torn.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
-	expect_markers(out, 80, 120);
-}
-
-static void
-move_db_aside(struct bfx *b, const char *tag)
-{
-	static const char *const sfx[] = {"", "-wal", "-shm"};
-
-	for (size_t i = 0; i < 3; i++) {
-		char from[300], to[340];
-
-		snprintf(from, sizeof(from), "%s%s", b->db, sfx[i]);
-		snprintf(to, sizeof(to), "%s%s.%s", b->db, sfx[i], tag);
-		if (access(from, F_OK) == 0)
-			assert_int_equal(rename(from, to), 0);
-	}
+	bfx_expect_markers(out, 80, 120);
 }
 
 static void
@@ -324,53 +265,31 @@ test_restore_on_boot(void **state)
 	const char *by_seq[] = {"--seq", seq, NULL};
 	int64_t before;
 
-	write_range(b, 0, 150);
+	bfx_write_range(b, 0, 150);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	before = bfx_stat(b, "backup_seq_uploaded");
 	assert_int_equal(harness_kill(b->h, "storaged", SIGTERM), 0);
-	move_db_aside(b, "lost");
+	bfx_move_db_aside(b, "lost");
 	assert_int_equal(harness_restart(b->h, "storaged"), 0);
 	bfx_connect(b);
-	expect_markers(b->db, 150, 200); /* served from the restored file */
-	write_range(b, 150, 180);
+	bfx_expect_markers(b->db, 150, 200); /* served from the restored file */
+	bfx_write_range(b, 150, 180);
 	/* a new timeline whose snapshot continues the numbering (never from 0) */
 	for (int i = 0; i < 200 && bfx_count_objects(b, "00000002/snapshots/") == 0; i++)
 		usleep(50000);
 	assert_int_equal(bfx_count_objects(b, "00000002/snapshots/"), 1);
-	write_range(b, 180, 200);
+	bfx_write_range(b, 180, 200);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	assert_true(bfx_stat(b, "backup_seq_uploaded") > before);
-	out_path(b, "boot.db", out, sizeof(out));
+	bfx_path(b, "boot.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
-	expect_markers(out, 200, 300);
+	bfx_expect_markers(out, 200, 300);
 	/* the old timeline's last point is still exactly what it was: the new
 	 * timeline's snapshot (holding later commits) has a sequence of its own */
 	snprintf(seq, sizeof(seq), "%lld", (long long)before);
-	out_path(b, "boot-before.db", out, sizeof(out));
+	bfx_path(b, "boot-before.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, by_seq, err, sizeof(err)), 0);
-	expect_markers(out, 150, 300);
-}
-
-static bool
-log_has(struct bfx *b, const char *name, const char *what)
-{
-	char path[300], *buf;
-	FILE *f;
-	long n;
-	bool found = false;
-
-	snprintf(path, sizeof(path), "%s/%s.log", harness_tmp_dir(b->h), name);
-	if ((f = fopen(path, "r")) == NULL)
-		return false;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) == (size_t)n)
-		found = strstr(buf, what) != NULL;
-	free(buf);
-	fclose(f);
-	return found;
+	bfx_expect_markers(out, 150, 300);
 }
 
 static void
@@ -380,10 +299,10 @@ test_boot_fails_closed(void **state)
 	char missing[300];
 	struct harness_daemon_info info;
 
-	write_range(b, 0, 30);
+	bfx_write_range(b, 0, 30);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	assert_int_equal(harness_kill(b->h, "storaged", SIGTERM), 0);
-	move_db_aside(b, "gone");
+	bfx_move_db_aside(b, "gone");
 	/* the replica's folder is not there (an unmounted share): no empty start */
 	snprintf(missing, sizeof(missing), "file://%s/not-mounted", harness_tmp_dir(b->h));
 	assert_int_equal(harness_setenv(b->h, "KUBARR_BACKUP_URL", missing), 0);
@@ -391,13 +310,13 @@ test_boot_fails_closed(void **state)
 	assert_int_equal(harness_daemon_info(b->h, "storaged", &info), 0);
 	assert_false(info.running);
 	assert_true(info.has_status && WIFEXITED(info.wait_status) && WEXITSTATUS(info.wait_status) == 1);
-	assert_true(log_has(b, "storaged", "refusing to start with an empty database"));
+	assert_true(bfx_log_has(b, "storaged", "refusing to start with an empty database"));
 	assert_int_not_equal(access(b->db, F_OK), 0);
 	/* the replica back: restored, the markers are there */
 	assert_int_equal(harness_setenv(b->h, "KUBARR_BACKUP_URL", b->url), 0);
 	assert_int_equal(harness_restart(b->h, "storaged"), 0);
 	bfx_connect(b);
-	expect_markers(b->db, 30, 60);
+	bfx_expect_markers(b->db, 30, 60);
 }
 
 static void
@@ -408,7 +327,7 @@ test_two_writers(void **state)
 	char data2[300], run2[300], out[300], err[4096];
 	const char *args[] = {NULL};
 
-	write_range(b, 0, 60);
+	bfx_write_range(b, 0, 60);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	snprintf(data2, sizeof(data2), "%s/data2", harness_tmp_dir(b->h));
 	snprintf(run2, sizeof(run2), "%s/run2", harness_tmp_dir(b->h));
@@ -425,25 +344,25 @@ test_two_writers(void **state)
 	assert_int_equal(harness_setenv(b->h, "KUBARR_DATA_DIR", harness_data_dir(b->h)), 0);
 	assert_int_equal(harness_setenv(b->h, "KUBARR_RUNTIME_DIR", harness_runtime_dir(b->h)), 0);
 	assert_int_equal(bfx_count_objects(b, "00000002/"), 0);
-	write_range(b, 60, 90);
+	bfx_write_range(b, 60, 90);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
-	out_path(b, "two.db", out, sizeof(out));
+	bfx_path(b, "two.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
-	expect_markers(out, 90, 150);
+	bfx_expect_markers(out, 90, 150);
 }
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ship_restore, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_point_in_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_objects, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_external_checkpoint, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn_wal_tail, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_on_boot, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_boot_fails_closed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ship_restore, bfx_setup, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_point_in_time, bfx_setup, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_objects, bfx_setup, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_external_checkpoint, bfx_setup, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_torn_wal_tail, bfx_setup, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_on_boot, bfx_setup, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_boot_fails_closed, bfx_setup, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_two_writers, bfx_setup, bfx_teardown),
 	};
 
 	if (getenv("KUBARR_TEST_FILTER") != NULL)

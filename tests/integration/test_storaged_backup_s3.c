@@ -40,7 +40,6 @@
 #include "backup_fx.h"
 #include "moto_fx.h"
 
-#define NMARK 2000
 #define NBUCKETS 8
 
 static const char *const buckets[NBUCKETS + 1] = {"kubarr-e2e-1", "kubarr-e2e-2",
@@ -53,7 +52,6 @@ static struct {
 	int next_bucket;
 } S;
 
-static int counts[NMARK];
 
 /* ---- set-up -------------------------------------------------------------- */
 
@@ -147,60 +145,7 @@ setup_proxied(void **state)
 	return start_s3(state, S.m.proxy_url, "1");
 }
 
-static int
-teardown(void **state)
-{
-	struct s3b *t = *state;
-	int rc = 0;
-
-	if (t != NULL) {
-		rc = bfx_finish(&t->b);
-		free(t);
-	}
-	mfx_fault(&S.m, NULL, 0, 0, NULL);
-	return rc;
-}
-
 /* ---- helpers ------------------------------------------------------------- */
-
-static void
-write_range(struct bfx *b, int from, int to)
-{
-	for (int k = from; k < to; k++)
-		if (!bfx_write(b->c, k, 0, 5000))
-			fail_msg("marker %d not acknowledged", k);
-}
-
-static void
-out_path(struct bfx *b, const char *name, char *out, size_t len)
-{
-	snprintf(out, len, "%s/%s", harness_tmp_dir(b->h), name);
-}
-
-/* counts of [0, n) are 1 and the rest of [n, m) 0 */
-static void
-expect_markers(const char *db, int n, int m)
-{
-	bfx_markers(db, counts, NMARK);
-	for (int k = 0; k < m; k++)
-		if (counts[k] != (k < n ? 1 : 0))
-			fail_msg("marker %d: %d rows, expected %d (in %s)", k, counts[k], k < n, db);
-}
-
-static void
-move_db_aside(struct bfx *b, const char *tag)
-{
-	static const char *const sfx[] = {"", "-wal", "-shm"};
-
-	for (size_t i = 0; i < 3; i++) {
-		char from[300], to[340];
-
-		snprintf(from, sizeof(from), "%s%s", b->db, sfx[i]);
-		snprintf(to, sizeof(to), "%s%s.%s", b->db, sfx[i], tag);
-		if (access(from, F_OK) == 0)
-			assert_int_equal(rename(from, to), 0);
-	}
-}
 
 static char *
 read_log(struct bfx *b, const char *name)
@@ -277,13 +222,13 @@ test_ship_restore(void **state)
 	int snaps = 0, segs = 0;
 	uint64_t max_snap;
 
-	write_range(b, 0, 300);
+	bfx_write_range(b, 0, 300);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	assert_true(bfx_stat(b, "backup_uploads") >= 2);
 	assert_int_equal(bfx_stat(b, "backup_upload_errors"), 0);
-	out_path(b, "r1.db", out, sizeof(out));
+	bfx_path(b, "r1.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
-	expect_markers(out, 300, 400);
+	bfx_expect_markers(out, 300, 400);
 	/* never over an existing file */
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "exists"));
@@ -310,15 +255,15 @@ test_restore_on_boot(void **state)
 	char out[300], err[4096], *log;
 	int64_t before;
 
-	write_range(b, 0, 150);
+	bfx_write_range(b, 0, 150);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	before = bfx_stat(b, "backup_seq_uploaded");
 	assert_int_equal(harness_kill(b->h, "storaged", SIGTERM), 0);
-	move_db_aside(b, "lost");
+	bfx_move_db_aside(b, "lost");
 	assert_int_equal(harness_restart(b->h, "storaged"), 0);
 	bfx_connect(b);
 	/* restored before it served: the live file holds every marker */
-	expect_markers(b->db, 150, 200);
+	bfx_expect_markers(b->db, 150, 200);
 	log = read_log(b, "storaged");
 	assert_non_null(strstr(log, "restoring from s3://"));
 	assert_non_null(strstr(log, "backup: restored"));
@@ -327,12 +272,12 @@ test_restore_on_boot(void **state)
 	 * sequence) up first: commits made before it would be inside it, and
 	 * numbering would not move */
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
-	write_range(b, 150, 200);
+	bfx_write_range(b, 150, 200);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	assert_true(bfx_stat(b, "backup_seq_uploaded") > before); /* numbering goes on */
-	out_path(b, "boot.db", out, sizeof(out));
+	bfx_path(b, "boot.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
-	expect_markers(out, 200, 300);
+	bfx_expect_markers(out, 200, 300);
 }
 
 static void
@@ -344,10 +289,10 @@ test_forbidden_at_boot(void **state)
 	char bad[160], *log;
 	const char *p;
 
-	write_range(b, 0, 30);
+	bfx_write_range(b, 0, 30);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	assert_int_equal(harness_kill(b->h, "storaged", SIGTERM), 0);
-	move_db_aside(b, "gone");
+	bfx_move_db_aside(b, "gone");
 	/* the right key id with a wrong secret: moto answers 403 SignatureDoesNotMatch */
 	snprintf(bad, sizeof(bad), "%.40sWRONG", S.m.sk);
 	assert_int_equal(harness_setenv(b->h, "AWS_SECRET_ACCESS_KEY", bad), 0);
@@ -367,7 +312,7 @@ test_forbidden_at_boot(void **state)
 	assert_int_equal(harness_setenv(b->h, "AWS_SECRET_ACCESS_KEY", S.m.sk), 0);
 	assert_int_equal(harness_restart(b->h, "storaged"), 0);
 	bfx_connect(b);
-	expect_markers(b->db, 30, 60);
+	bfx_expect_markers(b->db, 30, 60);
 }
 
 static void
@@ -380,7 +325,7 @@ test_store_down(void **state)
 	long until;
 	int k = 50;
 
-	write_range(b, 0, k);
+	bfx_write_range(b, 0, k);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
 	errors0 = bfx_stat(b, "backup_upload_errors");
 	assert_true(errors0 >= 0);
@@ -388,7 +333,7 @@ test_store_down(void **state)
 	mfx_fault(&S.m, "503", 1000000, 0, NULL);
 	until = harness_now_ms() + 15000;
 	while (harness_now_ms() < until) {
-		write_range(b, k, k + 10);
+		bfx_write_range(b, k, k + 10);
 		k += 10;
 		spool = bfx_stat(b, "backup_spool_bytes");
 		if (bfx_stat(b, "backup_upload_errors") > errors0 && spool > 0 && k >= 150)
@@ -403,12 +348,12 @@ test_store_down(void **state)
 	assert_true(bfx_stat(b, "backup_seq_spooled") > bfx_stat(b, "backup_seq_uploaded"));
 	/* the store back; a few more commits on top */
 	mfx_fault(&S.m, NULL, 0, 0, NULL);
-	write_range(b, k, k + 10);
+	bfx_write_range(b, k, k + 10);
 	k += 10;
 	assert_int_equal(bfx_wait_shipped(b, 30000), 0);
-	out_path(b, "down.db", out, sizeof(out));
+	bfx_path(b, "down.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
-	expect_markers(out, k, k + 100);
+	bfx_expect_markers(out, k, k + 100);
 }
 
 static void
@@ -445,11 +390,11 @@ test_multipart(void **state)
 	assert_true(mfx_proxy_stat(&S.m, "faults") >= 1);    /* POST ...snap?uploads */
 	mfx_fault(&S.m, NULL, 0, 0, NULL);
 	/* restored from the multipart snapshot */
-	write_range(b, n, n + 5);
+	bfx_write_range(b, n, n + 5);
 	assert_int_equal(bfx_wait_shipped(b, 20000), 0);
-	out_path(b, "big.db", out, sizeof(out));
+	bfx_path(b, "big.db", out, sizeof(out));
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 0);
-	expect_markers(out, n + 5, n + 50);
+	bfx_expect_markers(out, n + 5, n + 50);
 	{
 		struct stat sb;
 
@@ -462,11 +407,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ship_restore, setup_moto, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_on_boot, setup_moto, teardown),
-		cmocka_unit_test_setup_teardown(test_forbidden_at_boot, setup_moto, teardown),
-		cmocka_unit_test_setup_teardown(test_store_down, setup_proxied, teardown),
-		cmocka_unit_test_setup_teardown(test_multipart, setup_proxied, teardown),
+		cmocka_unit_test_setup_teardown(test_ship_restore, setup_moto, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_restore_on_boot, setup_moto, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_forbidden_at_boot, setup_moto, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_store_down, setup_proxied, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_multipart, setup_proxied, bfx_teardown),
 	};
 
 	if (getenv("KUBARR_TEST_FILTER") != NULL)
