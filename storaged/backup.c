@@ -112,13 +112,24 @@ bk_backoff(unsigned *attempt)
 	return ms / 2 + (int64_t)randombytes_uniform((uint32_t)(ms / 2 + 1));
 }
 
+/* Wall time rounded up to the millisecond: a segment's time is never before a
+ * commit in it, even within one millisecond (restore --to). */
+int64_t
+bk_now_ceil_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000;
+}
+
 /* ---- the WAL hook (writer thread) ---------------------------------------- */
 
 static int
 bk_wal_hook(void *arg, sqlite3 *db, const char *name, int npages)
 {
 	struct backup *b = arg;
-	int64_t now = time_wall_ms();
+	int64_t now = bk_now_ceil_ms();
 
 	(void)db;
 	(void)name;

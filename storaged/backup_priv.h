@@ -126,6 +126,7 @@ void bk_drill_start(struct backup *b);
 int bk_establish(struct backup *b, struct replica *r, char **err_r);
 double bk_lag_locked(struct backup *b, int64_t now);
 void bk_names_free(char **v, size_t n);
+int64_t bk_now_ceil_ms(void);
 void bk_queue_pop(struct backup *b, const char *name);
 void bk_queue_push(struct backup *b, const char *name, uint64_t bytes, int64_t first_ms);
 void bk_retention(struct backup *b, struct replica *r);

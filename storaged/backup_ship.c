@@ -349,7 +349,7 @@ bk_ship_once(struct backup *b, bool *more_r, char **err_r)
 	 * its hook runs; an earlier run's commits had no hook here), else now. */
 	pthread_mutex_lock(&b->lock);
 	hooked = b->hooked;
-	last_ms = hooked >= (uint64_t)ntx ? b->last_commit_ms : time_wall_ms();
+	last_ms = hooked >= (uint64_t)ntx ? b->last_commit_ms : bk_now_ceil_ms();
 	pthread_mutex_unlock(&b->lock);
 	if (first_ms == 0 || first_ms > last_ms)
 		first_ms = last_ms;
