@@ -30,7 +30,11 @@ S3RVER_VERSION=3.7.1
 install_s3rver() {
   local dir=${XDG_CACHE_HOME:-$HOME/.cache}/kubarr/npm
   [ -x "$dir/node_modules/.bin/s3rver" ] && return 0
-  command -v npm >/dev/null || { echo "kubarr: npm is missing (nodejs from NodeSource, or Debian's npm)" >&2; return 1; }
+  if ! command -v npm >/dev/null; then
+    # Debian's nodejs comes without npm (NodeSource's has it)
+    ${SUDO:-} apt-get install -y -qq --no-install-recommends npm >/dev/null ||
+      { echo "kubarr: npm is missing and could not be installed" >&2; return 1; }
+  fi
   echo "kubarr: installing s3rver@$S3RVER_VERSION into $dir"
   mkdir -p "$dir"
   npm install --prefix "$dir" --no-audit --no-fund --silent "s3rver@$S3RVER_VERSION"
@@ -40,17 +44,17 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   [ "${1:-build}" = build ] || install_s3rver
   exit 0
 fi
 
 echo "kubarr: installing ${missing[*]}"
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO=sudo
-else
-  SUDO=
-fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

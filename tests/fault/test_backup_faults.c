@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "backup_fx.h"
+#include "harness_auth.h"
 #include "client.h"
 #include "proto.h"
 
@@ -143,6 +145,34 @@ replica_away(struct bfx *b, bool away)
 	assert_int_equal(away ? rename(b->replica, aside) : rename(aside, b->replica), 0);
 }
 
+static int
+setup_stale(void **state)
+{
+	static const char *const env[] = {"KUBARR_BACKUP_STALE_S", "1", NULL};
+
+	return bfx_setup_env(state, env);
+}
+
+/* backup_stale notifications of the admin "boss" (from the database file). */
+static int
+stale_notes(struct bfx *b)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open_v2(b->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM user_notifications n JOIN users u"
+	    " ON u.id = n.user_id WHERE u.username = 'boss' AND n.event_type = 'backup_stale'", -1,
+	    &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
 static void
 test_store_down(void **state)
 {
@@ -150,6 +180,7 @@ test_store_down(void **state)
 	atomic_char *acked = calloc(STORM_MAX, sizeof(atomic_char));
 	int64_t errors0;
 
+	assert_int_equal(harness_create_user(b->h, "boss", "correct horse 1", "admin", NULL), 0);
 	for (int k = 0; k < 50; k++)
 		if (bfx_write(b->c, k, 0, 3000))
 			acked[k] = 2;
@@ -165,6 +196,10 @@ test_store_down(void **state)
 	assert_true(bfx_stat(b, "backup_upload_errors") > errors0);
 	assert_true(bfx_stat(b, "backup_spool_bytes") > 0);
 	assert_true(bfx_stat(b, "backup_lag_ms") > 1000);
+	/* behind by more than KUBARR_BACKUP_STALE_S: the admins are told, once */
+	for (int i = 0; i < 60 && stale_notes(b) < 1; i++)
+		usleep(100000);
+	assert_int_equal(stale_notes(b), 1);
 	replica_away(b, false);
 	assert_int_equal(bfx_wait_shipped(b, 90000), 0);
 	check_restore(b, "down.db", acked, 400);
@@ -237,7 +272,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kill_storm, bfx_setup, bfx_teardown),
-		cmocka_unit_test_setup_teardown(test_store_down, bfx_setup, bfx_teardown),
+		cmocka_unit_test_setup_teardown(test_store_down, setup_stale, bfx_teardown),
 		cmocka_unit_test_setup_teardown(test_spool_full, setup_small_spool, bfx_teardown),
 		cmocka_unit_test_setup_teardown(test_kill_in_snapshot, bfx_setup, bfx_teardown),
 	};

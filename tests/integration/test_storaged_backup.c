@@ -35,6 +35,9 @@
 #include <unistd.h>
 
 #include "backup_fx.h"
+#include "client.h"
+#include "harness_auth.h"
+#include "proto.h"
 
 
 
@@ -142,6 +145,50 @@ put_file(const char *path, const char *buf, size_t len)
 	fclose(f);
 }
 
+/* Runs the validation drill (BACKUP_VERIFY) and waits for its verdict. */
+static const char *
+drill(struct bfx *b)
+{
+	static char verdict[16];
+	struct proto_backup_verify_req vreq = {0};
+	struct proto_backup_verify_rep vrep;
+	struct proto_reply hold = {0};
+
+	assert_int_equal(proto_backup_verify_call_sync(b->c, &vreq, 3000, &vrep, &hold), PROTO_OK);
+	proto_reply_fini(&hold);
+	verdict[0] = '\0';
+	for (long until = harness_now_ms() + 20000; harness_now_ms() < until; usleep(50000)) {
+		struct proto_backup_status_req sreq = {0};
+		struct proto_backup_status_rep st;
+
+		assert_int_equal(proto_backup_status_call_sync(b->c, &sreq, 3000, &st, &hold), PROTO_OK);
+		snprintf(verdict, sizeof(verdict), "%s", st.last_validation);
+		proto_reply_fini(&hold);
+		if (strcmp(verdict, "ok") == 0 || strcmp(verdict, "failed") == 0)
+			break;
+	}
+	usleep(300000); /* the drill's audit entry goes through the writer */
+	return verdict;
+}
+
+/* One integer from storaged's database file. */
+static long long
+db_count(struct bfx *b, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_open_v2(b->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
 static void
 test_corrupt_objects(void **state)
 {
@@ -167,12 +214,21 @@ test_corrupt_objects(void **state)
 	fclose(f);
 	bfx_path(b, "bad.db", out, sizeof(out));
 
-	/* a flipped byte in the body */
+	/* a flipped byte in the body: the restore refuses, and the validation
+	 * drill fails loudly (audit + a backup_failed notification to the admins) */
+	assert_int_equal(harness_create_user(b->h, "boss", "correct horse 1", "admin", NULL), 0);
 	flip_byte(seg, sb.st_size / 2);
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 1);
 	assert_non_null(strstr(err, "corrupt"));
 	assert_int_not_equal(access(out, F_OK), 0);
+	assert_string_equal(drill(b), "failed");
+	assert_true(db_count(b, "SELECT COUNT(*) FROM audit_logs WHERE action ="
+	    " 'backup_validation_failed' AND success = 0") >= 1);
+	assert_true(db_count(b, "SELECT COUNT(*) FROM user_notifications n JOIN users u ON"
+	    " u.id = n.user_id WHERE u.username = 'boss' AND n.event_type = 'backup_failed'") >= 1);
 	put_file(seg, orig, (size_t)sb.st_size);
+	assert_string_equal(drill(b), "ok");
+	assert_true(db_count(b, "SELECT COUNT(*) FROM audit_logs WHERE action = 'backup_validated'") >= 1);
 	/* a flipped byte in the header */
 	flip_byte(seg, 20);
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 1);
