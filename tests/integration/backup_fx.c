@@ -49,7 +49,7 @@ bfx_connect(struct bfx *b)
 	ipc_client_close(&b->c);
 	snprintf(url, sizeof(url), "ipc://%s/storaged.ipc", harness_runtime_dir(b->h));
 	assert_int_equal(ipc_client_open(&b->c, url, 0, &err), 0);
-	for (int i = 0; i < 300 && !ipc_client_connected(b->c); i++)
+	for (int i = 0; i < 1000 && !ipc_client_connected(b->c); i++)
 		usleep(10000);
 }
 
