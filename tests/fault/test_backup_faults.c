@@ -157,20 +157,8 @@ setup_stale(void **state)
 static int
 stale_notes(struct bfx *b)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int n = -1;
-
-	assert_int_equal(sqlite3_open_v2(b->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM user_notifications n JOIN users u"
-	    " ON u.id = n.user_id WHERE u.username = 'boss' AND n.event_type = 'backup_stale'", -1,
-	    &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
+	return (int)bfx_db_count(b, "SELECT COUNT(*) FROM user_notifications n JOIN users u"
+	    " ON u.id = n.user_id WHERE u.username = 'boss' AND n.event_type = 'backup_stale'");
 }
 
 static void

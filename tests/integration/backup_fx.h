@@ -63,6 +63,9 @@ void bfx_path(struct bfx *b, const char *name, char *out, size_t len);
 void bfx_expect_markers(const char *db, int n, int m);
 /* Renames storaged's database, -wal and -shm to <name>.<tag>. */
 void bfx_move_db_aside(struct bfx *b, const char *tag);
+/* One integer from storaged's database file (a read-only connection of the
+ * test process), -1 when the query gives no row. */
+long long bfx_db_count(struct bfx *b, const char *sql);
 /* Whether the daemon's log (<tmp>/<name>.log) contains what. */
 bool bfx_log_has(struct bfx *b, const char *name, const char *what);
 

@@ -171,24 +171,6 @@ drill(struct bfx *b)
 	return verdict;
 }
 
-/* One integer from storaged's database file. */
-static long long
-db_count(struct bfx *b, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	assert_int_equal(sqlite3_open_v2(b->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 static void
 test_corrupt_objects(void **state)
 {
@@ -222,13 +204,13 @@ test_corrupt_objects(void **state)
 	assert_non_null(strstr(err, "corrupt"));
 	assert_int_not_equal(access(out, F_OK), 0);
 	assert_string_equal(drill(b), "failed");
-	assert_true(db_count(b, "SELECT COUNT(*) FROM audit_logs WHERE action ="
+	assert_true(bfx_db_count(b, "SELECT COUNT(*) FROM audit_logs WHERE action ="
 	    " 'backup_validation_failed' AND success = 0") >= 1);
-	assert_true(db_count(b, "SELECT COUNT(*) FROM user_notifications n JOIN users u ON"
+	assert_true(bfx_db_count(b, "SELECT COUNT(*) FROM user_notifications n JOIN users u ON"
 	    " u.id = n.user_id WHERE u.username = 'boss' AND n.event_type = 'backup_failed'") >= 1);
 	put_file(seg, orig, (size_t)sb.st_size);
 	assert_string_equal(drill(b), "ok");
-	assert_true(db_count(b, "SELECT COUNT(*) FROM audit_logs WHERE action = 'backup_validated'") >= 1);
+	assert_true(bfx_db_count(b, "SELECT COUNT(*) FROM audit_logs WHERE action = 'backup_validated'") >= 1);
 	/* a flipped byte in the header */
 	flip_byte(seg, 20);
 	assert_int_equal(bfx_restore(b, out, NULL, err, sizeof(err)), 1);
