@@ -317,17 +317,22 @@ ipc_closer_main(void *arg)
 	return NULL;
 }
 
-/* 0 when closed; -1 when still stuck at the deadline (at least 1 s from now). */
+/* 0 when closed; -1 when still stuck at the deadline (at least 1 s from now;
+ * once a close of this process was stuck, at most 100 ms from now: the
+ * process leaves uncleanly anyway, and a daemon with several sockets stuck
+ * must still stop within its drain time plus a second). */
 static int
 ipc_close_bounded(nng_socket sock, int64_t deadline_us, const char *what, void *keep)
 {
 	struct ipc_closer *cl = xcalloc(1, sizeof(*cl));
-	int64_t min_us = time_mono_us() + 1000000;
+	int64_t now = time_mono_us(), min_us = now + 1000000;
 	struct timespec ts;
 	bool done;
 
 	if (deadline_us < min_us)
 		deadline_us = min_us;
+	if (atomic_load(&ipc_close_stuck) && deadline_us > now + 100000)
+		deadline_us = now + 100000;
 	cl->sock = sock;
 	cl->keep = keep;
 	pthread_mutex_init(&cl->lock, NULL);
