@@ -164,7 +164,8 @@ drill(struct bfx *b)
 		assert_int_equal(proto_backup_status_call_sync(b->c, &sreq, 3000, &st, &hold), PROTO_OK);
 		snprintf(verdict, sizeof(verdict), "%s", st.last_validation);
 		proto_reply_fini(&hold);
-		if (strcmp(verdict, "ok") == 0 || strcmp(verdict, "failed") == 0)
+		if (!st.validation_pending &&
+		    (strcmp(verdict, "ok") == 0 || strcmp(verdict, "failed") == 0))
 			break;
 	}
 	usleep(300000); /* the drill's audit entry goes through the writer */
