@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,6 +282,32 @@ static int harness_make_tmp(struct harness *h)
 	return 0;
 }
 
+/* cmocka 1.1.7 reports a failed group teardown ("[  FAILED  ] GROUP
+ * TEARDOWN") but does not count it in cmocka_run_group_tests' result, so a
+ * daemon that crashed, exited non-zero on SIGTERM or wrote a sanitizer report
+ * during a group's last stop would leave the test binary exiting 0.  Every
+ * failed harness_finish is counted here, and the process's exit status is
+ * forced to 1 at exit when any failed, whoever called it. */
+static atomic_int harness_finish_failures;
+static pthread_once_t harness_exit_once = PTHREAD_ONCE_INIT;
+
+static void harness_exit_check(void)
+{
+	int n = atomic_load(&harness_finish_failures);
+
+	if (n == 0)
+		return;
+	fprintf(stderr, "harness: %d daemon stop check(s) failed (see above): exit status 1\n",
+		n);
+	fflush(NULL);
+	_exit(1);
+}
+
+static void harness_exit_register(void)
+{
+	atexit(harness_exit_check);
+}
+
 int harness_init(struct harness **h_r)
 {
 	struct harness *h;
@@ -287,6 +315,7 @@ int harness_init(struct harness **h_r)
 	const char *level;
 
 	*h_r = NULL;
+	pthread_once(&harness_exit_once, harness_exit_register);
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return -1;
@@ -504,6 +533,7 @@ int harness_finish(struct harness *h)
 	if (rc < 0) {
 		harness_print_log_tails(h, HARNESS_TAIL_LINES);
 		h->reported = 1;
+		atomic_fetch_add(&harness_finish_failures, 1);
 	}
 	h->passed = rc == 0;
 	return rc;
