@@ -297,6 +297,7 @@ daemon_main(const struct daemon_ops *ops, void *ctx, int argc, char **argv)
 	if (ops->start(&d, &err) != 0) {
 		log_error("start failed: %s", err ? err : "unknown error");
 		free(err);
+		ipc_leak_check();
 		/* release whatever start opened; every stop tolerates partial state */
 		ops->stop(&d, time_mono_us());
 		rc = 1;
@@ -305,6 +306,7 @@ daemon_main(const struct daemon_ops *ops, void *ctx, int argc, char **argv)
 	sd_notify(0, "READY=1");
 	log_info("ready");
 	rc = daemon_loop(&d, &set);
+	ipc_leak_check();
 	ops->stop(&d, time_mono_us() + DAEMON_DRAIN_MS * 1000);
 	log_info("stopped after %llu ms up", (unsigned long long)daemon_uptime_ms(&d));
 out:

@@ -64,6 +64,10 @@ uint64_t ipc_redial_count(void);
 /* At process exit, after every socket is closed: stops the dialer monitor
  * and releases nng (nng_fini). */
 void ipc_fini(void);
+/* Sanitizer builds: runs LeakSanitizer's check now, while every nng socket
+ * is still open, and turns off the check at exit (see ipc.c); a no-op
+ * otherwise.  Daemons call it as their shutdown begins. */
+void ipc_leak_check(void);
 /* Waits (polling) until no call of c is in flight, or deadline_us passes:
  * before close, so that fire-and-forget calls (audit) get their answers. */
 void ipc_client_drain(struct ipc_client *c, int64_t deadline_us);
