@@ -382,3 +382,14 @@ bfx_db_count(struct bfx *b, const char *sql)
 	sqlite3_close(db);
 	return v;
 }
+
+bool
+bfx_db_count_reaches(struct bfx *b, const char *sql, long long min, int timeout_ms)
+{
+	for (long until = harness_now_ms() + timeout_ms;; usleep(50000)) {
+		if (bfx_db_count(b, sql) >= min)
+			return true;
+		if (harness_now_ms() > until)
+			return false;
+	}
+}

@@ -66,6 +66,9 @@ void bfx_move_db_aside(struct bfx *b, const char *tag);
 /* One integer from storaged's database file (a read-only connection of the
  * test process), -1 when the query gives no row. */
 long long bfx_db_count(struct bfx *b, const char *sql);
+/* Polls bfx_db_count until it is at least min (true) or timeout_ms pass
+ * (false): for rows written through storaged's writer after an event. */
+bool bfx_db_count_reaches(struct bfx *b, const char *sql, long long min, int timeout_ms);
 /* Whether the daemon's log (<tmp>/<name>.log) contains what. */
 bool bfx_log_has(struct bfx *b, const char *name, const char *what);
 
