@@ -326,7 +326,7 @@ bb_lag(const char *bin, const char *work, int rate, int seconds)
 	struct bb_status s0, s1;
 	struct ipc_client *c;
 	pthread_t th;
-	int total = rate * seconds, errors = 0, missing = 0, ub_missing = 0, inconsistent = 0;
+	int total = rate * seconds, errors = 0, missing = 0, ub_missing = 0, inconsistent = 0, late = 0;
 	int64_t *ack = calloc((size_t)total, sizeof(*ack)), *lag = calloc((size_t)total, sizeof(*lag));
 	int64_t *sent = calloc((size_t)total, sizeof(*sent)), *ub = calloc((size_t)total, sizeof(*ub));
 	int64_t *wlat = calloc((size_t)total, sizeof(*wlat));
@@ -443,15 +443,22 @@ bb_lag(const char *bin, const char *work, int rate, int seconds)
 				missing++;
 				continue;
 			}
-			if (w.v[j].time_ms < sent[k] || (prev_ms != 0 && prev_ms > ack[k] && j > 0 &&
-			    w.v[j - 1].appear_ms != 0)) {
+			/* wrong: the segment's last-commit time is before the
+			 * write was even sent (restore --to T would apply a commit
+			 * made after T) */
+			if (w.v[j].time_ms < sent[k]) {
 				inconsistent++;
 				fprintf(stderr, "bench-backup: write %zu (sent %lld, acknowledged %lld) "
-				    "counted into segment %llu (last commit %lld, %u commits), previous "
-				    "segment's last commit %lld\n", k, (long long)sent[k], (long long)ack[k],
-				    (unsigned long long)w.v[j].seq, (long long)w.v[j].time_ms,
-				    w.v[j].ncommits, (long long)prev_ms);
+				    "counted into segment %llu whose last commit is %lld\n", k,
+				    (long long)sent[k], (long long)ack[k],
+				    (unsigned long long)w.v[j].seq, (long long)w.v[j].time_ms);
 			}
+			/* safe but late: the previous segment's time is after this
+			 * write's acknowledgement (the shipper stamps a segment with
+			 * "now" when the WAL hook has not seen all its commits yet;
+			 * restore --to T then stops before it for a T in between) */
+			if (prev_ms != 0 && prev_ms > ack[k] && j > 0 && w.v[j - 1].appear_ms != 0)
+				late++;
 			lag[nlag++] = w.v[j].appear_ms - ack[k];
 		}
 	}
@@ -462,13 +469,13 @@ bb_lag(const char *bin, const char *work, int rate, int seconds)
 	qsort(ub, nub, sizeof(*ub), bb_cmp_i64);
 	qsort(wlat, nw, sizeof(*wlat), bb_cmp_i64);
 	printf("rate=%d seconds=%d writes=%zu errors=%d segments=%zu commits=%" PRIu64
-	       " exact=%d missing=%d inconsistent=%d "
+	       " exact=%d missing=%d inconsistent=%d late=%d "
 	       "lag_p50_ms=%lld lag_p99_ms=%lld lag_max_ms=%lld lag_min_ms=%lld "
 	       "ub_p50_ms=%lld ub_p99_ms=%lld ub_max_ms=%lld ub_missing=%d "
 	       "write_p50_us=%lld write_p99_us=%lld "
 	       "uploads=%" PRIu64 " upload_bytes=%" PRIu64 " upload_errors=%" PRIu64 " segment_bytes=%" PRIu64
 	       " rss_idle_kib=%ld rss_peak_kib=%ld state=%s\n",
-	    rate, seconds, nw, errors, nseg, commits, exact, missing, inconsistent,
+	    rate, seconds, nw, errors, nseg, commits, exact, missing, inconsistent, late,
 	    nlag ? (long long)lag[nlag / 2] : -1, nlag ? (long long)lag[nlag * 99 / 100] : -1,
 	    nlag ? (long long)lag[nlag - 1] : -1, nlag ? (long long)lag[0] : -1,
 	    nub ? (long long)ub[nub / 2] : -1, nub ? (long long)ub[nub * 99 / 100] : -1,
