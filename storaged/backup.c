@@ -315,9 +315,9 @@ backup_status_get(struct backup *b, struct backup_status *st)
 	st->spool_files = b->spool_files;
 	st->snapshot_pending = b->snapshot_req;
 	st->validation_pending = b->verify_req || b->drill_running;
-	/* asked for but not picked up by the shipper yet: the last verdict is
-	 * already being replaced, so nobody reads it as the new drill's */
-	if (b->verify_req)
+	/* from the request on (not only once the shipper starts the drill), so
+	 * nobody reads the previous verdict as the new drill's */
+	if (st->validation_pending)
 		snprintf(st->last_validation, sizeof(st->last_validation), "running");
 	if (b->lease_conflict) {
 		snprintf(st->state, sizeof(st->state), "failed");

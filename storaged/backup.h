@@ -41,7 +41,7 @@ struct backup_status {
 	uint64_t uploads, upload_bytes, upload_errors;
 	int64_t last_upload_ms, last_snapshot_ms, last_segment_ms;
 	int64_t last_validation_ms;
-	char last_validation[8];    /* "ok", "failed", "never", "running" */
+	char last_validation[8];    /* "ok", "failed", "never"; backup_status_get: "running" */
 	char validation_error[256];
 	uint64_t validated_seq;
 	bool lease_held;

@@ -219,7 +219,6 @@ bk_drill_start(struct backup *b)
 	}
 	b->verify_req = false;
 	b->drill_running = true;
-	snprintf(b->st.last_validation, sizeof(b->st.last_validation), "running");
 	pthread_mutex_unlock(&b->lock);
 	if (b->drill_joinable)
 		pthread_join(b->drill_thread, NULL);
