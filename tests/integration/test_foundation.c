@@ -36,9 +36,6 @@
 #define TEST_RECOVER_BUDGET_MS 9000
 #define TEST_DEAD_PROBES 3
 
-/* Group set-up/tear-down failures: cmocka 1.1 does not count them. */
-static int test_group_failures;
-
 static const char *const test_backends[] = { "storaged", "authd", "metricsd" };
 #define TEST_BACKEND_COUNT (sizeof(test_backends) / sizeof(test_backends[0]))
 
@@ -314,7 +311,6 @@ static int test_routes_group_setup(void **state)
 
 	if (harness_start(&h) < 0) {
 		harness_free(&h);
-		test_group_failures++;
 		return -1;
 	}
 	*state = h;
@@ -328,10 +324,10 @@ static int test_routes_group_teardown(void **state)
 
 	if (h == NULL)      /* cmocka calls this even when set-up failed */
 		return 0;
+	/* a failure here also fails the binary at exit (harness.c): cmocka
+	 * does not count a failed group teardown */
 	rc = harness_finish(h);
 	harness_free(&h);
-	if (rc < 0)
-		test_group_failures++;
 	return rc;
 }
 
@@ -730,5 +726,5 @@ int main(void)
 		test_routes_group_setup, test_routes_group_teardown);
 	failed += cmocka_run_group_tests_name("lifecycle", lifecycle_tests,
 		NULL, NULL);
-	return failed == 0 && test_group_failures == 0 ? 0 : 1;
+	return failed == 0 ? 0 : 1;
 }
