@@ -106,7 +106,7 @@ mkdir -p "$tmp/fill"
 fline=$(KUBARR_BACKUP_SYNC_INTERVAL_MS=10 bb fill "$tmp/fill" "$BENCH_RESTORE_MB" "$BENCH_SEGMENTS")
 note "$fline"
 replica=$tmp/fill/replica
-# a replica holding the snapshot alone (hard links: same files, no copy)
+# a replica holding the snapshots alone (hard links: same files, no copy)
 mkdir -p "$tmp/snaponly"
 (cd "$replica" && find . -path '*/snapshots/*' -name '*.snap' -print0 |
 	while IFS= read -r -d '' f; do
@@ -115,11 +115,12 @@ mkdir -p "$tmp/snaponly"
 	done)
 # every snapshot the shipper took (the first one, and more once the segments
 # since the last outweigh the database); a restore starts from the latest
-nsnap=$(find "$replica" -name '*.snap' | wc -l)
-snap_bytes=$(find "$replica" -name '*.snap' -printf '%f %s\n' | sort | tail -n 1 | awk '{ print $2 }')
-seg_bytes=$(find "$replica" -name '*.seg' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+# (one pass over the replica: a day leaves 86,400 segment files)
+read -r nsnap snap_bytes nseg_all seg_bytes < <(find "$replica" -type f -printf '%f %s\n' | awk '
+	$1 ~ /\.snap$/ { n++; if ($1 > last) { last = $1; lb = $2 } }
+	$1 ~ /\.seg$/ { m++; sb += $2 }
+	END { print n + 0, lb + 0, m + 0, sb + 0 }')
 nseg_made=$(kv "$fline" segments_after_snapshot)
-nseg_all=$(find "$replica" -name '*.seg' | wc -l)
 db_bytes=$(kv "$fline" db_bytes)
 
 # time_restore URL: restores URL into $tmp/out.db BENCH_RESTORE_RUNS times;
